@@ -1,0 +1,51 @@
+"""Validation of the simulation against published results.
+
+Each validation module returns a list of :class:`CaseResult` rows, one per
+checked quantity, so a command (``pmsim validate-model``) or a test can print
+them as a table and fail on any ``passed == False``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["CaseResult", "format_results"]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One checked quantity of one validation case.
+
+    ``expected`` and ``obtained`` are numbers where possible (a string when the
+    expectation is a description, e.g. ``"all runs"``); ``tolerance`` says how far
+    apart they may be, in the units the ``detail`` text states.
+    """
+
+    case: str
+    quantity: str
+    expected: Any
+    obtained: Any
+    tolerance: Any
+    passed: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict, for a DataFrame or JSON."""
+        return asdict(self)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def format_results(results: list[CaseResult]) -> str:
+    """A plain-text table of results, one line each, failures marked ``FAIL``."""
+    lines = []
+    for r in results:
+        mark = "ok  " if r.passed else "FAIL"
+        lines.append(f"{mark} {r.case} | {r.quantity}: expected {_fmt(r.expected)}, "
+                     f"obtained {_fmt(r.obtained)} (tol {_fmt(r.tolerance)}) {r.detail}")
+    return "\n".join(lines)
