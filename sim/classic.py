@@ -239,8 +239,8 @@ def deffuant_weisbuch(x0, d: float, mu: float, rng: np.random.Generator, *,
             break
         if done >= max_interactions:
             break
-        keep = np.concatenate([srt[a:b + 1] for a, b in zip(starts[live], ends[live])])
-        active = keep
+        active = np.concatenate([srt[a:b + 1]
+                                 for a, b in zip(starts[live], ends[live], strict=True)])
         sizes = (ends - starts + 1)[live]
         offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         pairs = sizes * (sizes - 1.0)
@@ -257,7 +257,7 @@ def deffuant_weisbuch(x0, d: float, mu: float, rng: np.random.Generator, *,
         ii = active[offsets[grp] + li].tolist()
         jj = active[offsets[grp] + lj].tolist()
         x = x_arr.tolist()  # python floats: ~10x faster scalar access than ndarray
-        for i, j in zip(ii, jj):
+        for i, j in zip(ii, jj, strict=True):
             xi = x[i]
             diff = x[j] - xi
             if -d < diff < d:

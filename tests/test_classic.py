@@ -95,9 +95,9 @@ def test_simulate_fj_limit_is_the_closed_form_not_a_transposed_one():
     x0 = rng.random(n)
     traj, ok = simulate(W, s, x0)
     assert ok
-    S, I, Wd = np.diag(s), np.eye(n), W.toarray()
-    right = np.linalg.solve(I - (I - S) @ Wd, S @ x0)
-    wrong = np.linalg.solve(I - Wd @ (I - S), S @ x0)  # a plausible slip
+    S, eye, Wd = np.diag(s), np.eye(n), W.toarray()
+    right = np.linalg.solve(eye - (eye - S) @ Wd, S @ x0)
+    wrong = np.linalg.solve(eye - Wd @ (eye - S), S @ x0)  # a plausible slip
     np.testing.assert_allclose(traj[-1], right, atol=1e-10)
     np.testing.assert_allclose(fj_fixed_point(W, s, x0), right, atol=1e-12)
     assert np.max(np.abs(traj[-1] - wrong)) > 1e-3
@@ -231,7 +231,7 @@ def _dw_plain(x, d, mu, rng, draws):
     ii = rng.integers(0, n, draws)
     jj = rng.integers(0, n - 1, draws)
     jj += jj >= ii
-    for i, j in zip(ii.tolist(), jj.tolist()):
+    for i, j in zip(ii.tolist(), jj.tolist(), strict=True):
         diff = x[j] - x[i]
         if abs(diff) < d:
             x[i] += mu * diff

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = ["CaseResult", "format_results"]
 
 
@@ -29,6 +31,14 @@ class CaseResult:
     tolerance: Any
     passed: bool
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        # plain Python values (numpy scalars sneak in from reductions): JSON-friendly
+        for name in ("expected", "obtained", "tolerance"):
+            v = getattr(self, name)
+            if isinstance(v, np.generic):
+                object.__setattr__(self, name, v.item())
+        object.__setattr__(self, "passed", bool(self.passed))
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for a DataFrame or JSON."""
