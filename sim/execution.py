@@ -49,8 +49,11 @@ def capacity_today(model) -> float:
     return cap
 
 
-def execution_day(model) -> None:
-    """One day of building, waiting and reviewing; may trigger slips, blame and re-plans."""
+def build_day(model) -> float:
+    """Engineering turns today's capacity into progress on the current build; returns progress.
+
+    Also runs while the plan is being renegotiated: the team keeps building the old
+    plan until a new one is agreed."""
     b: Build = model.build
     ex = model.params.execution
     own = model.params.ownership
@@ -87,7 +90,14 @@ def execution_day(model) -> None:
                 model.log("unblocked", "sales answered; engineering is unblocked", actor="sales")
             else:
                 model.counters["waiting_days"] += 1
-    else:
+    return progress
+
+
+def execution_day(model) -> None:
+    """One day of building, waiting and reviewing; may trigger slips, blame and re-plans."""
+    b: Build = model.build
+    progress = build_day(model)
+    if remaining_effort(model, b) <= 1e-9 and progress <= 0:
         legal = model.lead_by_name("legal")
         if b.review_left > 0:
             if legal is None or model.rng.random() < model.answer_chance(legal):
@@ -112,8 +122,7 @@ def execution_day(model) -> None:
 def projected_finish(model, b: Build) -> float:
     """Burn-down forecast: today + remaining build at recent velocity + expected review days."""
     remaining = remaining_effort(model, b)
-    nominal = sum(l.capacity for l in model.leads) * model.velocity_factor
-    velocity = max(np.mean(b.recent) if len(b.recent) >= 3 else nominal, 1e-6)
+    velocity = max(sum(l.capacity for l in model.leads) * model.velocity_factor, 1e-6)
     legal = model.lead_by_name("legal")
     p = model.answer_chance(legal) if legal is not None else 1.0
     return model.day + remaining / velocity + b.review_left / max(p, 0.05)

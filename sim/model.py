@@ -146,6 +146,8 @@ class PMSimModel(mesa.Model):
         self.agents_by_type[StakeholderAgent].do("step")
         if self.running and self.phase == "executing":
             ex.execution_day(self)
+        elif self.running and self.phase == "negotiating" and self.build is not None:
+            ex.build_day(self)  # the team keeps building the old plan while it is renegotiated
         if self.running:
             self.check_collapse()
         if self.running and self.day >= self.params.project.horizon:
@@ -348,7 +350,8 @@ class PMSimModel(mesa.Model):
                               quality=float(self.plans.quality[plan]),
                               review_left=int(self.plans.review[plan]),
                               mask=self.plans.mask[plan].copy(),
-                              sales_input_done=prev.sales_input_done if prev else False)
+                              sales_input_done=prev.sales_input_done if prev else False,
+                              behind=prev.behind if prev else False)
         self.current_proposal = (plan, dictated)
         self.log("agreement", f"plan agreed: {self.plans.plan(plan, dictated).describe()}", actor="PM", plan=plan)
         return True

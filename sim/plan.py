@@ -93,12 +93,12 @@ class PlanSpace:
         risk = self.risk if risk is None else risk
         out = np.zeros((self.n, len(ISSUES)))
         out[:, ISSUE_INDEX["value"]] = self.mask @ self.value / max(self.value.sum(), 1e-12)
-        span = 0.75 * deadline
-        out[:, ISSUE_INDEX["schedule"]] = np.clip(1.0 - (self.release - span) / span, 0.0, 1.0)
+        early = (deadline - self.release) / deadline
+        out[:, ISSUE_INDEX["schedule"]] = np.clip(np.where(early >= 0, 0.9 + 0.5 * early, 0.9 + 1.8 * early), 0.0, 1.0)
         build_days = np.maximum(self.release - self.review - today, 0.0)
         supply = capacity * productivity * build_days
         load = np.divide(self.plan_effort(effort, done), supply, out=np.full(self.n, np.inf), where=supply > 0)
-        out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.3 - load) / 0.6, 0.0, 1.0)
+        out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
         qspan = self.qualities.max() - self.qualities.min()
         out[:, ISSUE_INDEX["quality"]] = ((self.quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
         residual = self.mask @ risk

@@ -1,0 +1,121 @@
+"""MODEL.md section 5: each ownership behaviour matters (switching it off changes outcomes)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import sim
+from sim.params import Scenario
+from stats_helpers import diff_ci, outcomes
+
+SEEDS = range(40)
+
+
+def inert_blame_prone() -> Scenario:
+    ov = {}
+    for d in ("engineering", "sales", "legal"):
+        ov[f"departments.{d}.blame_propensity"] = 0.6
+        ov[f"departments.{d}.responsiveness"] = 0.3
+    return Scenario().with_overrides(ov)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.9)
+
+
+def test_follow_up_cuts_waiting_on_inert_stakeholders(base):
+    off = outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.9, ownership__follow_up=0.0)
+    assert base.follow_ups.mean() > 0
+    d, lo, hi = diff_ci(off.waiting_days, base.waiting_days)
+    assert lo > 0, f"waiting days without follow-up +{d:.1f}, CI [{lo:.1f}, {hi:.1f}]"
+
+
+def test_follow_up_multiplies_the_answer_chance():
+    m = sim.PMSimModel(rng=0, pm__ownership=0.8)
+    lead = m.lead_by_name("legal")
+    plain = m.answer_chance(lead)
+    m.followed_up_today = True
+    assert m.answer_chance(lead) == pytest.approx(min(1.0, plain * (1 + 1.5 * 0.8)))
+
+
+def test_blame_absorption_protects_trust(base):
+    off = outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.9, ownership__absorb=0.0)
+    assert base.blame_absorbed.mean() > 0
+    d, lo, hi = diff_ci(base.cross_trust_end, off.cross_trust_end)
+    assert lo > 0, f"cross-department trust kept by absorbing blame {d:+.3f}, CI [{lo:.3f}, {hi:.3f}]"
+
+
+def test_blame_round_without_ownership_cuts_trust_fully():
+    m = sim.PMSimModel(rng=1, pm__ownership=0.0)
+    for lead in m.leads:
+        lead.blame_propensity = 1.0
+    before = m.org.mean_cross_trust()
+    m.blame_round("test", culprit="engineering")
+    assert m.counters["blame_events"] >= 2 and m.counters["blame_absorbed"] == 0
+    assert m.org.mean_cross_trust() < before
+
+
+def _executing_model(seed=0):
+    m = sim.PMSimModel(inert_blame_prone(), rng=seed, pm__ownership=0.9)
+    while m.phase != "executing" or m.build is None or m.build.waiting_sales:
+        m.step()
+    return m
+
+
+def test_gap_filling_raises_progress_on_the_same_day():
+    from sim.execution import build_day
+
+    for seed in range(5):
+        m = _executing_model(seed)
+        for lead in m.leads:  # a misaligned engineering team, so there is a loss to recover
+            m.org.net.x[lead.node] = 0.3
+        twin = copy.deepcopy(m)
+        m.gap_fill_today, twin.gap_fill_today = True, False
+        assert build_day(m) > build_day(twin) > 0
+        assert m.effort_done <= m.capacity_available
+
+
+def test_early_replanning_only_with_ownership(base):
+    low = outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.3)
+    assert base.early_replans.mean() > 0
+    assert low.early_replans.sum() == 0
+
+
+def test_early_replanning_reopens_before_the_release_day_instead_of_after():
+    """After a major incident the owning PM renegotiates while the date can still be met;
+    with early re-planning switched off the plan is reopened only once the date has passed."""
+    early, late = [], []
+    for seed in range(30):
+        m = sim.PMSimModel(rng=seed, pm__ownership=0.9, events__incident=0.0, events__scope_creep=0.0)
+        while m.running and m.phase != "executing":
+            m.step()
+        m.params.events.incident_loss = 0.7
+        m.incident_days_left = 25
+        release = m.build.release
+        for replan, sink in ((True, early), (False, late)):
+            t = copy.deepcopy(m)
+            if not replan:
+                t.params.ownership.replan_threshold = 1.0
+            t.run()
+            reopened = t.events_log[len(m.events_log):]
+            days = [e["day"] for e in reopened if e["kind"] == "renegotiation"
+                    and ("early re-plan" in e["text"] or "missed" in e["text"])]
+            if not replan:
+                days = [d for d in days if d != 0]
+            if days:
+                sink.append(days[0] - release)
+    assert len(early) >= 20
+    assert max(early) < 0, "early re-plans happen before the release day"
+    assert all(d > 0 for d in late), "without early re-planning a slip reopens the plan only after the date"
+    assert t.counters["early_replans"] == 0
+
+
+def test_technical_pm_overstepping_costs_engineering_trust():
+    tech = outcomes(seeds=SEEDS, pm__archetype="technical", pm__ownership=1.0)
+    tame = outcomes(seeds=SEEDS, pm__archetype="technical", pm__ownership=1.0, ownership__overstep=0.0)
+    assert tech.oversteps.mean() > 1 and tame.oversteps.sum() == 0
+    d, lo, hi = diff_ci(tech.trust_engineering_end, tame.trust_engineering_end)
+    assert hi < 0, f"engineering trust change from overstepping {d:+.3f}, CI [{lo:.3f}, {hi:.3f}]"
