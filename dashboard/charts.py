@@ -1,0 +1,322 @@
+"""Chart builders: pure functions from run data to Altair charts (no Streamlit).
+
+Each function takes plain data (DataFrames, arrays, the dataclasses of
+:mod:`dashboard.runs`) and returns an ``alt.Chart``/``alt.LayerChart``, so tests can
+build and inspect every chart without a browser.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from dashboard.runs import Episode, NetworkSnapshots
+
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
+           "#9d755d", "#bab0ac", "#ff9da6"]
+SUPPORT_SCHEME = "redyellowgreen"
+HEIGHT = 260
+
+
+def department_scale(departments: list[str]) -> alt.Scale:
+    """One colour per department, the same in every chart."""
+    return alt.Scale(domain=list(departments), range=[PALETTE[i % len(PALETTE)] for i in range(len(departments))])
+
+
+def _deadline_rule(deadline: int, label: str = "deadline") -> alt.LayerChart:
+    df = pd.DataFrame({"day": [deadline], "label": [f"{label} (day {deadline})"]})
+    rule = alt.Chart(df).mark_rule(color="#d62728", strokeDash=[6, 4], strokeWidth=2).encode(
+        x="day:Q", tooltip=["label:N"])
+    text = alt.Chart(df).mark_text(align="left", dx=4, dy=-6, color="#d62728", fontWeight="bold").encode(
+        x="day:Q", y=alt.value(10), text="label:N")
+    return rule + text
+
+
+def _phase_bands(ts: pd.DataFrame) -> alt.Chart:
+    """Light bands over the days a plan was being negotiated."""
+    neg = ts[["day", "phase"]].copy()
+    neg["block"] = (neg["phase"] != neg["phase"].shift()).cumsum()
+    bands = (neg[neg["phase"] == "negotiating"].groupby("block")["day"].agg(["min", "max"]).reset_index())
+    bands["label"] = "negotiating"
+    return alt.Chart(bands).mark_rect(color="#999999", opacity=0.12).encode(
+        x="min:Q", x2="max:Q", tooltip=[alt.Tooltip("label:N", title="phase"),
+                                        alt.Tooltip("min:Q", title="from day"), alt.Tooltip("max:Q", title="to day")])
+
+
+def _per_department(ts: pd.DataFrame, prefix: str, departments: list[str], value: str) -> pd.DataFrame:
+    cols = [f"{prefix}{d}" for d in departments if f"{prefix}{d}" in ts]
+    long = ts[["day", *cols]].melt("day", var_name="department", value_name=value)
+    long["department"] = long["department"].str.removeprefix(prefix)
+    return long
+
+
+def support_chart(ts: pd.DataFrame, departments: list[str], deadline: int) -> alt.LayerChart:
+    """Each lead's support for the current plan over time (0 = against, 1 = for)."""
+    long = _per_department(ts, "support_", departments, "support")
+    lines = alt.Chart(long).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("day:Q", title="day"),
+        y=alt.Y("support:Q", title="support for the plan", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("department:N", scale=department_scale(departments), title="stakeholder"),
+        tooltip=["day:Q", "department:N", alt.Tooltip("support:Q", format=".2f")])
+    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#888", strokeDash=[2, 2]).encode(y="y:Q")
+    return (_phase_bands(ts) + half + lines + _deadline_rule(deadline)).properties(
+        title="Support for the plan, per stakeholder (grey: negotiating)", height=HEIGHT)
+
+
+def trust_chart(ts: pd.DataFrame, departments: list[str]) -> alt.LayerChart:
+    """Each lead's trust in the PM over time, and the mean trust between departments."""
+    long = _per_department(ts, "trust_", departments, "trust")
+    lines = alt.Chart(long).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("day:Q", title="day"),
+        y=alt.Y("trust:Q", title="trust", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("department:N", scale=department_scale(departments), title="trust in the PM of"),
+        tooltip=["day:Q", "department:N", alt.Tooltip("trust:Q", format=".2f")])
+    cross = ts[["day", "cross_trust"]].rename(columns={"cross_trust": "trust"})
+    cross["series"] = "between departments (mean)"
+    dashed = alt.Chart(cross).mark_line(color="#555", strokeDash=[5, 3]).encode(
+        x="day:Q", y="trust:Q", tooltip=["day:Q", "series:N", alt.Tooltip("trust:Q", format=".2f")])
+    return (lines + dashed).properties(
+        title="Trust in the PM (dashed: trust between departments)", height=HEIGHT)
+
+
+def best_case_burn(ts: pd.DataFrame) -> pd.Series:
+    """Remaining effort if every available engineer-day had gone into the plan: restarts
+    from the actual remaining effort whenever a plan is agreed or scope grows."""
+    rem = ts["remaining_effort"].to_numpy(float)
+    cap = ts["capacity_available"].to_numpy(float)
+    out = np.full(len(ts), np.nan)
+    start = None
+    for i in range(len(ts)):
+        if np.isnan(rem[i]):
+            start = None
+            continue
+        if start is None or rem[i] > rem[i - 1] + 1e-9:
+            start = i
+            out[i] = rem[i]
+        else:
+            out[i] = max(rem[start] - (cap[i] - cap[start]), 0.0)
+    return pd.Series(out, index=ts.index)
+
+
+def burndown_chart(ts: pd.DataFrame, deadline: int) -> alt.LayerChart:
+    """Remaining effort of the agreed plan against what capacity allowed, the planned
+    release and the deadline."""
+    df = ts[["day", "remaining_effort"]].copy()
+    df["best case at full capacity"] = best_case_burn(ts)
+    df = df.rename(columns={"remaining_effort": "remaining effort"})
+    long = df.melt("day", var_name="series", value_name="effort").dropna()
+    scale = alt.Scale(domain=["remaining effort", "best case at full capacity"], range=["#1f77b4", "#9ecae1"])
+    lines = alt.Chart(long).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("day:Q", title="day", scale=alt.Scale(domain=[0, max(int(ts["day"].max()), deadline) + 2])),
+        y=alt.Y("effort:Q", title="engineer-days left"),
+        color=alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(orient="top")),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=scale.domain, range=[[1, 0], [5, 3]]), legend=None),
+        tooltip=["day:Q", "series:N", alt.Tooltip("effort:Q", format=".1f")])
+    layers = [_phase_bands(ts), lines, _deadline_rule(deadline)]
+    release = ts["release_day"].dropna()
+    if len(release):
+        rel = int(release.iloc[-1])
+        df_rel = pd.DataFrame({"day": [rel], "label": [f"planned release (day {rel})"]})
+        layers.append(alt.Chart(df_rel).mark_rule(color="#2ca02c", strokeDash=[2, 2], strokeWidth=2).encode(
+            x="day:Q", tooltip=["label:N"]))
+        layers.append(alt.Chart(df_rel).mark_text(align="left", dx=4, dy=8, color="#2ca02c").encode(
+            x="day:Q", y=alt.value(24), text="label:N"))
+    return alt.layer(*layers).properties(title="Burn-down of the agreed plan", height=HEIGHT)
+
+
+# ----------------------------------------------------------------------------- network
+def network_frames(snap: NetworkSnapshots, day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Node and edge tables of the drawn organisation on ``day``."""
+    day = int(min(max(day, 0), len(snap.support) - 1))
+    nodes = snap.nodes.copy()
+    nodes["support"] = snap.support[day].astype(float)
+    stance = snap.stance[day]
+    nodes["stance"] = [stance.get(d, "") if r == "lead" else "" for d, r in zip(nodes["department"], nodes["role"])]
+    nodes["size"] = nodes["role"].map({"PM": 700, "lead": 480, "member": 90})
+    e = snap.edges
+    edges = pd.DataFrame({"x": nodes["x"].to_numpy()[e["source"]], "y": nodes["y"].to_numpy()[e["source"]],
+                          "x2": nodes["x"].to_numpy()[e["target"]], "y2": nodes["y"].to_numpy()[e["target"]],
+                          "trust": snap.trust[day].astype(float), "kind": e["kind"].to_numpy(),
+                          "between": [f"{nodes['label'].iloc[s]} - {nodes['label'].iloc[t]}"
+                                      for s, t in zip(e["source"], e["target"])]})
+    return nodes, edges
+
+
+def network_chart(snap: NetworkSnapshots, day: int) -> alt.LayerChart:
+    """The organisation on ``day``: nodes coloured by support, edges by trust."""
+    nodes, edges = network_frames(snap, day)
+    axis = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-1.6, 1.6]))
+    y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-1.6, 1.6]))
+    edge_layer = alt.Chart(edges).mark_rule(strokeWidth=1.6, opacity=0.8).encode(
+        x=x, y=y, x2="x2:Q", y2="y2:Q",
+        color=alt.Color("trust:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]),
+                        legend=alt.Legend(title="trust on a tie", orient="right", gradientLength=120)),
+        tooltip=["between:N", alt.Tooltip("trust:Q", format=".2f")])
+    node_layer = alt.Chart(nodes).mark_circle(opacity=1, stroke="#333", strokeWidth=0.8).encode(
+        x=x, y=y, size=alt.Size("size:Q", legend=None, scale=None),
+        color=alt.Color("support:Q", scale=alt.Scale(scheme=SUPPORT_SCHEME, domain=[0, 1]),
+                        legend=alt.Legend(title="support for the plan", orient="right", gradientLength=120)),
+        tooltip=["label:N", alt.Tooltip("support:Q", format=".2f"), "stance:N"])
+    named = nodes[nodes["role"] != "member"].copy()
+    named["text"] = [lab if r == "PM" else (f"{d}" + (f" ({s})" if s else ""))
+                     for lab, r, d, s in zip(named["label"], named["role"], named["department"], named["stance"])]
+    labels = alt.Chart(named).mark_text(dy=-18, fontSize=13, fontWeight="bold").encode(x=x, y=y, text="text:N")
+    shown = len(nodes) - 1
+    total = snap.total_nodes - 1
+    sub = (f"all {total} people" if shown >= total else f"the {len(named) - 1} leads and a sample of "
+           f"{shown - len(named) + 1} of {total - len(named) + 1} members")
+    return alt.layer(edge_layer, node_layer, labels).properties(
+        title=alt.TitleParams(f"Organisation on day {day}", subtitle=f"Drawn: {sub}"),
+        height=380).resolve_scale(color="independent")
+
+
+# --------------------------------------------------------------------- negotiation
+def frontier_2d(points: np.ndarray) -> np.ndarray:
+    """The upper-right staircase of 2-D points (sorted by x)."""
+    if len(points) == 0:
+        return points
+    order = np.lexsort((-points[:, 1], -points[:, 0]))
+    best_y = -np.inf
+    keep = []
+    for i in order:
+        if points[i, 1] > best_y + 1e-12:
+            keep.append(i)
+            best_y = points[i, 1]
+    out = points[keep]
+    return out[np.argsort(out[:, 0])]
+
+
+def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: list[str],
+                        a: str, b: str, reservations: dict[str, float],
+                        end_day: int | None = None) -> alt.LayerChart:
+    """Offers of one negotiation in the utility space of stakeholders ``a`` (x) and ``b`` (y),
+    over the plans (grey), the Pareto-optimal plans (blue) and the two-way frontier."""
+    ia, ib = departments.index(a), departments.index(b)
+    ax_x = alt.X("x:Q", title=f"utility to {a}", scale=alt.Scale(domain=[0, 1]))
+    ax_y = alt.Y("y:Q", title=f"utility to {b}", scale=alt.Scale(domain=[0, 1]))
+    layers = []
+    if episode.cloud is not None:
+        cloud = pd.DataFrame({"x": episode.cloud[:, ia], "y": episode.cloud[:, ib]})
+        layers.append(alt.Chart(cloud).mark_circle(size=14, color="#c7c7c7", opacity=0.5).encode(x=ax_x, y=ax_y))
+    if episode.frontier is not None and len(episode.frontier):
+        par = pd.DataFrame({"x": episode.frontier[:, ia], "y": episode.frontier[:, ib]})
+        par["kind"] = "Pareto-optimal plan"
+        layers.append(alt.Chart(par).mark_circle(size=28, color="#6baed6", opacity=0.7).encode(
+            x=ax_x, y=ax_y, tooltip=["kind:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")]))
+        stair = frontier_2d(episode.frontier[:, [ia, ib]])
+        layers.append(alt.Chart(pd.DataFrame({"x": stair[:, 0], "y": stair[:, 1]})).mark_line(
+            color="#08519c", strokeWidth=2, interpolate="step-before").encode(x=ax_x, y=ax_y))
+    res = pd.DataFrame({"x": [reservations.get(a, np.nan)], "y": [reservations.get(b, np.nan)]})
+    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x="x:Q"))
+    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(y="y:Q"))
+    sel = offers
+    if len(offers):
+        sel = offers[offers["day"] >= episode.start_day]
+        if end_day is not None:
+            sel = sel[sel["day"] < end_day]
+    if len(sel):
+        df = pd.DataFrame({"x": sel[f"u_{a}"].to_numpy(float), "y": sel[f"u_{b}"].to_numpy(float),
+                           "day": sel["day"].to_numpy(), "by": sel["by"].to_numpy(),
+                           "agreed": np.where(sel["agreed"].to_numpy(bool), "agreed", "rejected"),
+                           "order": np.arange(len(sel))})
+        layers.append(alt.Chart(df).mark_line(color="#444", strokeWidth=1, opacity=0.6).encode(
+            x=ax_x, y=ax_y, order="order:Q"))
+        layers.append(alt.Chart(df).mark_point(filled=True, size=110, stroke="#222", strokeWidth=0.7).encode(
+            x=ax_x, y=ax_y,
+            color=alt.Color("day:Q", scale=alt.Scale(scheme="viridis"), title="offer day"),
+            shape=alt.Shape("agreed:N", scale=alt.Scale(domain=["rejected", "agreed"], range=["circle", "diamond"]),
+                            title="offer"),
+            size=alt.condition("datum.agreed == 'agreed'", alt.value(420), alt.value(110)),
+            tooltip=["day:Q", alt.Tooltip("by:N", title="offered by"), "agreed:N",
+                     alt.Tooltip("x:Q", title=f"utility to {a}", format=".2f"),
+                     alt.Tooltip("y:Q", title=f"utility to {b}", format=".2f")]))
+    when = f"day {episode.frontier_day}" if episode.frontier_day is not None else "no offers"
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams("Negotiation in utility space",
+                              subtitle=f"grey: plans; blue: Pareto frontier ({when}); red dashes: reservations"),
+        height=380)
+
+
+def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservations: dict[str, float]) -> alt.LayerChart:
+    """Each stakeholder's utility of every offer by day, with its reservation level."""
+    if offers.empty:
+        df = pd.DataFrame({"day": [], "department": [], "utility": []})
+    else:
+        df = offers.reset_index().melt(["index", "day", "by", "agreed"], [f"u_{d}" for d in departments],
+                                       var_name="department", value_name="utility")
+        df["department"] = df["department"].str.removeprefix("u_")
+    scale = department_scale(departments)
+    pts = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("day:Q", title="day"), y=alt.Y("utility:Q", title="utility of the offer", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("department:N", scale=scale, title="stakeholder"),
+        tooltip=["day:Q", "department:N", alt.Tooltip("utility:Q", format=".2f")] +
+        (["by:N", "agreed:N"] if not offers.empty else []))
+    res = pd.DataFrame({"department": list(reservations), "utility": list(reservations.values())})
+    rules = alt.Chart(res).mark_rule(strokeDash=[4, 3]).encode(
+        y="utility:Q", color=alt.Color("department:N", scale=scale, legend=None),
+        tooltip=["department:N", alt.Tooltip("utility:Q", title="reservation", format=".2f")])
+    return (rules + pts).properties(title="Every offer's utility per stakeholder (dashes: reservation)", height=HEIGHT)
+
+
+# ------------------------------------------------------------------------ compare
+def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") -> alt.Chart:
+    """One dot per replication and a box per variant."""
+    df = runs[[by, outcome]].dropna()
+    base = alt.Chart(df)
+    box = base.mark_boxplot(extent="min-max", opacity=0.35, size=28).encode(
+        x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y(f"{outcome}:Q", title=outcome.replace("_", " ")),
+        color=alt.Color(f"{by}:N", legend=None))
+    dots = base.mark_circle(size=26, opacity=0.7).encode(
+        x=alt.X(f"{by}:N", sort=None), y=f"{outcome}:Q", xOffset=alt.XOffset("jitter:Q"),
+        color=alt.Color(f"{by}:N", legend=None), tooltip=[f"{by}:N", alt.Tooltip(f"{outcome}:Q", format=".2f")]
+    ).transform_calculate(jitter="(random() - 0.5) * 20")
+    return (box + dots).properties(title=f"Distribution of {outcome.replace('_', ' ')} per variant", height=HEIGHT)
+
+
+def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
+    """Means with 95% confidence intervals; ``stats`` has columns by, mean, lo, hi, n."""
+    base = alt.Chart(stats)
+    bars = base.mark_errorbar(ticks=True, thickness=2).encode(
+        x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y("lo:Q", title=f"mean {outcome.replace('_', ' ')} (95% CI)"),
+        y2="hi:Q", color=alt.Color(f"{by}:N", legend=None))
+    pts = base.mark_point(filled=True, size=90).encode(
+        x=alt.X(f"{by}:N", sort=None), y="mean:Q", color=alt.Color(f"{by}:N", legend=None),
+        tooltip=[f"{by}:N", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
+                 alt.Tooltip("hi:Q", format=".3f"), "n:Q"])
+    return (bars + pts).properties(title=f"Mean {outcome.replace('_', ' ')} with 95% confidence interval",
+                                   height=HEIGHT)
+
+
+# --------------------------------------------------------------------- experiments
+def heatmap_chart(df: pd.DataFrame, x: str, y: str, outcome: str) -> alt.LayerChart:
+    """Mean of ``outcome`` over two factors."""
+    agg = df.groupby([x, y], dropna=False)[outcome].mean().reset_index()
+    agg["label"] = agg[outcome].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    base = alt.Chart(agg).encode(x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y, sort="descending"))
+    rect = base.mark_rect().encode(color=alt.Color(f"{outcome}:Q", title=f"mean {outcome}",
+                                                   scale=alt.Scale(scheme="viridis")),
+                                   tooltip=[f"{x}:O", f"{y}:O", alt.Tooltip(f"{outcome}:Q", format=".3f")])
+    text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
+    return (rect + text).properties(title=f"Mean {outcome} over {x} and {y}", height=320)
+
+
+def outcome_vs_factor_chart(df: pd.DataFrame, factor: str, outcome: str, color: str | None = None) -> alt.LayerChart:
+    """Mean of ``outcome`` (with a 95% CI band) against one factor, one line per ``color``."""
+    keys = [factor] + ([color] if color else [])
+    g = df.groupby(keys, dropna=False)[outcome]
+    stats = g.mean().rename("mean").to_frame()
+    stats["n"] = g.count()
+    sem = g.std(ddof=1) / np.sqrt(stats["n"].clip(lower=1))
+    stats["lo"] = stats["mean"] - 1.96 * sem.fillna(0)
+    stats["hi"] = stats["mean"] + 1.96 * sem.fillna(0)
+    stats = stats.reset_index()
+    numeric = pd.api.types.is_numeric_dtype(stats[factor])
+    xenc = alt.X(f"{factor}:{'Q' if numeric else 'N'}", title=factor)
+    enc = {"color": alt.Color(f"{color}:N", title=color)} if color else {}
+    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x=xenc, y="lo:Q", y2="hi:Q", **enc)
+    line = alt.Chart(stats).mark_line(point=True).encode(
+        x=xenc, y=alt.Y("mean:Q", title=f"mean {outcome}"), **enc,
+        tooltip=keys + [alt.Tooltip("mean:Q", format=".3f"), "n:Q"])
+    return (band + line).properties(title=f"{outcome} against {factor} (band: 95% CI)", height=HEIGHT)

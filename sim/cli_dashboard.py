@@ -1,0 +1,60 @@
+"""`pmsim dashboard`: start the Streamlit dashboard on this machine (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+DEFAULT_PORT = 8501
+
+
+def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """The server command: headless, local only, no usage statistics, no file watcher."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.headless", "true", "--server.address", address, "--server.port", str(port),
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--server.showEmailPrompt", "false"]
+
+
+def port_free(port: int, address: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("dashboard")
+    def dashboard(port: int = typer.Option(DEFAULT_PORT, help="Port to serve on (a free one is used if taken)."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Print the server command and exit.")) -> None:
+        """Open the interactive dashboard: explore a scenario, compare strategies, run experiments."""
+        if not APP.exists():
+            typer.echo(f"dashboard not found at {APP}", err=True)
+            raise typer.Exit(2)
+        if not dry_run and not port_free(port):
+            new = free_port()
+            typer.echo(f"port {port} is in use; using {new}")
+            port = new
+        cmd = streamlit_command(port)
+        if dry_run:
+            typer.echo(" ".join(cmd))
+            return
+        typer.echo(f"pmsim dashboard: open http://127.0.0.1:{port} in your browser (Ctrl+C to stop)")
+        try:
+            code = subprocess.call(cmd)
+        except KeyboardInterrupt:
+            code = 0
+        raise typer.Exit(code)
