@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.sparse import _sparsetools
 
 __all__ = [
     "row_normalise",
@@ -89,7 +90,16 @@ class InfluenceNetwork:
     ``base`` holds the structural listening weights (who listens to whom, CSR) and
     ``trust`` one trust value per stored edge, aligned with ``base.data``. The
     effective weights are ``row_normalise(base * trust)``; they are rebuilt lazily
-    after trust changes, in place on the CSR data array.
+    after trust changes, in place on the CSR data array: only the rows whose edges
+    changed when the change came through :meth:`scale_trust` / :meth:`add_trust` /
+    :meth:`set_trust` with edge indices or :meth:`touch_rows`, every row otherwise.
+
+    Performance notes (see ``docs/performance.md``): the matrix keeps 32-bit indices
+    when they fit, the step reuses preallocated buffers and calls scipy's CSR
+    mat-vec kernel directly (``W @ x`` would allocate and re-check the operands every
+    day), and the per-edge row index is not stored (:attr:`rows` derives it on
+    demand). The numbers are the same, operation for operation, as the textbook
+    ``s * a + (1 - s) * (W @ x)``.
     """
 
     def __init__(self, base: sp.csr_array, stubbornness: np.ndarray, x0: np.ndarray,
@@ -97,7 +107,7 @@ class InfluenceNetwork:
         # copy: sorting below must not reorder the caller's matrix behind its back
         self.base = sp.csr_array(base, dtype=float, copy=True)
         self.n = self.base.shape[0]
-        self.rows = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.base.indptr))
+        _compact_indices(self.base)
         nnz = self.base.data.shape[0]
         self.trust = (np.ones(nnz) if trust is None
                       else np.asarray(trust, dtype=float).copy())
@@ -106,18 +116,68 @@ class InfluenceNetwork:
                              f"got shape {self.trust.shape}")
         # sort column indices within rows, permuting trust with the edges so it stays
         # aligned (base.sort_indices() alone would reorder data but not trust)
-        order = np.lexsort((self.base.indices, self.rows))
-        self.base.indices = self.base.indices[order]
-        self.base.data = self.base.data[order]
+        if not _sparsetools.csr_has_sorted_indices(self.n, self.base.indptr, self.base.indices):
+            order = np.lexsort((self.base.indices, self.rows))
+            self.base.indices = self.base.indices[order]
+            self.base.data = self.base.data[order]
+            self.trust = self.trust[order]
         self.base.has_sorted_indices = True
-        self.trust = self.trust[order]
-        self.s = np.asarray(stubbornness, dtype=float)
+        self.s = stubbornness
         self.x = np.asarray(x0, dtype=float).copy()
         self.eps = eps
         self._W = sp.csr_array((np.empty_like(self.base.data), self.base.indices,
                                 self.base.indptr), shape=self.base.shape)
         self._lonely = np.zeros(self.n, dtype=bool)
+        self._any_lonely = False
+        # preallocated day buffers (the step allocates only the new opinion vector)
+        self._heard = np.empty(self.n)
+        self._pull = np.empty(self.n)
+        self._dirty_rows: list[np.ndarray] = []
+        self.version = 0
         self._dirty = True
+
+    # ------------------------------------------------------------ state
+    @property
+    def s(self) -> np.ndarray:
+        """Stubbornness per node (assign a new array to change it; it is read-only)."""
+        return self._s
+
+    @s.setter
+    def s(self, value) -> None:
+        s = np.array(value, dtype=float)  # own copy: the cached 1 - s must stay in step
+        self._one_minus_s = 1.0 - s
+        s.flags.writeable = False
+        self._s = s
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row (listener) of every stored edge, derived from ``base.indptr`` on demand."""
+        return np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.base.indptr))
+
+    @property
+    def _dirty(self) -> bool:
+        return self._full_dirty or bool(self._dirty_rows)
+
+    @_dirty.setter
+    def _dirty(self, value: bool) -> None:
+        # ``net._dirty = True`` after editing ``base.data`` / ``trust`` directly: every
+        # row is rebuilt on the next read of :attr:`W`.
+        self._full_dirty = bool(value)
+        if value:
+            self._dirty_rows = []
+            self.version += 1
+
+    def touch_rows(self, rows) -> None:
+        """Mark rows whose ``base.data`` or ``trust`` entries changed: only those rows are
+        renormalised on the next read of :attr:`W` (cost linear in their edges)."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        if rows.size:
+            if not self._full_dirty:
+                self._dirty_rows.append(rows)
+            self.version += 1
+
+    def _rows_of_edges(self, edges: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.base.indptr, edges, side="right") - 1
 
     @property
     def W(self) -> sp.csr_array:
@@ -127,35 +187,105 @@ class InfluenceNetwork:
         empty here; :meth:`step` treats that node as listening only to itself,
         as :func:`bounded_confidence_weights` does for a row with no link left.
         """
-        if self._dirty:
-            raw = self.base.data * self.trust
-            sums = np.bincount(self.rows, weights=raw, minlength=self.n)
-            inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
-            np.multiply(raw, inv[self.rows], out=self._W.data)
-            self._lonely = sums <= 0
-            self._dirty = False
+        if self._full_dirty:
+            self._rebuild_all()
+        elif self._dirty_rows:
+            self._rebuild_rows(np.unique(np.concatenate(self._dirty_rows)))
         return self._W
 
+    def _rebuild_all(self) -> None:
+        n, indptr, indices = self.n, self.base.indptr, self.base.indices
+        data = self._W.data
+        np.multiply(self.base.data, self.trust, out=data)               # raw = base * trust
+        sums = np.zeros(n)
+        _sparsetools.csr_matvec(n, n, indptr, indices, data, np.ones(n), sums)  # row sums, in order
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        _sparsetools.csr_scale_rows(n, n, indptr, indices, data, inv)   # raw * inv[row]
+        self._lonely = sums <= 0
+        self._any_lonely = bool(self._lonely.any())
+        self._full_dirty = False
+        self._dirty_rows = []
+
+    def _rebuild_rows(self, rows: np.ndarray) -> None:
+        indptr = self.base.indptr
+        starts = indptr[rows].astype(np.int64)
+        lens = indptr[rows + 1] - starts
+        total = int(lens.sum())
+        if total:
+            # edge positions of the rows, in CSR order: arange per row, concatenated
+            shift = np.repeat(starts - (np.cumsum(lens) - lens), lens)
+            edges = np.arange(total, dtype=np.int64) + shift
+            raw = self.base.data[edges] * self.trust[edges]
+            local = np.repeat(np.arange(len(rows)), lens)
+            sums = np.bincount(local, weights=raw, minlength=len(rows))
+        else:
+            sums = np.zeros(len(rows))
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        if total:
+            self._W.data[edges] = raw * inv[local]
+        self._lonely[rows] = sums <= 0
+        self._any_lonely = bool(self._lonely.any())
+        self._dirty_rows = []
+
+    # ------------------------------------------------------------ trust
+    def _select(self, edges) -> tuple[np.ndarray, bool]:
+        edges = np.asarray(edges)
+        return edges, edges.dtype == bool
+
+    def _changed(self, edges: np.ndarray, is_mask: bool) -> None:
+        if is_mask:
+            self._dirty = True
+        else:
+            self.touch_rows(self._rows_of_edges(edges))
+
     def scale_trust(self, edge_mask: np.ndarray, factor: float) -> None:
-        """Multiply the trust on the masked edges by ``factor`` (clipped to [0, 1])."""
-        self.trust[edge_mask] = np.clip(self.trust[edge_mask] * factor, 0.0, 1.0)
-        self._dirty = True
+        """Multiply the trust on the given edges by ``factor`` (clipped to [0, 1]).
+
+        ``edge_mask`` is a boolean mask over the stored edges or an array of edge
+        positions; positions renormalise only the rows they touch."""
+        edges, is_mask = self._select(edge_mask)
+        self.trust[edges] = np.clip(self.trust[edges] * factor, 0.0, 1.0)
+        self._changed(edges, is_mask)
 
     def add_trust(self, edge_mask: np.ndarray, delta: float) -> None:
-        """Add ``delta`` to the trust on the masked edges (clipped to [0, 1])."""
-        self.trust[edge_mask] = np.clip(self.trust[edge_mask] + delta, 0.0, 1.0)
-        self._dirty = True
+        """Add ``delta`` to the trust on the given edges (mask or positions; clipped to [0, 1])."""
+        edges, is_mask = self._select(edge_mask)
+        self.trust[edges] = np.clip(self.trust[edges] + delta, 0.0, 1.0)
+        self._changed(edges, is_mask)
 
+    def set_trust(self, edge_mask: np.ndarray, value: float) -> None:
+        """Set the trust on the given edges (mask or positions) to ``value``."""
+        edges, is_mask = self._select(edge_mask)
+        self.trust[edges] = value
+        self._changed(edges, is_mask)
+
+    # ------------------------------------------------------------ the day
     def step(self, anchor: np.ndarray) -> np.ndarray:
-        """Advance one day of Friedkin-Johnsen towards ``anchor``; return opinions."""
+        """Advance one day of Friedkin-Johnsen towards ``anchor``; return opinions.
+
+        Returns a new array (also stored as :attr:`x`): earlier results are not
+        overwritten by later steps."""
         if self.eps is not None:
             W = bounded_confidence_weights(self.W, self.x, self.eps)
             new = fj_step(W, self.s, anchor, self.x)
-        else:
-            W = self.W
-            heard = W @ self.x
-            if self._lonely.any():  # nobody trusted: hear only yourself, not 0
-                heard[self._lonely] = self.x[self._lonely]
-            new = self.s * anchor + (1.0 - self.s) * heard
-        self.x = np.clip(new, 0.0, 1.0)
+            self.x = np.clip(new, 0.0, 1.0)
+            return self.x
+        W = self.W
+        x, n = self.x, self.n
+        heard, pull = self._heard, self._pull
+        heard.fill(0.0)
+        _sparsetools.csr_matvec(n, n, W.indptr, W.indices, W.data, x, heard)  # heard = W @ x
+        if self._any_lonely:  # nobody trusted: hear only yourself, not 0
+            heard[self._lonely] = x[self._lonely]
+        np.multiply(self._s, anchor, out=pull)                 # s * a
+        np.multiply(self._one_minus_s, heard, out=heard)       # (1 - s) * W x
+        np.add(pull, heard, out=pull)
+        self.x = np.clip(pull, 0.0, 1.0)
         return self.x
+
+
+def _compact_indices(A: sp.csr_array) -> None:
+    """Store ``indices`` / ``indptr`` as int32 when they fit (a third less to stream)."""
+    if A.indices.dtype != np.int32 and max(A.nnz, A.shape[0], A.shape[1]) < np.iinfo(np.int32).max:
+        A.indices = A.indices.astype(np.int32)
+        A.indptr = A.indptr.astype(np.int32)
