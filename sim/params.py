@@ -65,8 +65,10 @@ class Weights(Strict):
 class Department(Strict):
     """One department: its lead (a decision maker) and its members."""
 
-    name: str = Field(description="Department name, e.g. engineering, sales, legal.")
-    weights: Weights = Field(description="Issue weights shared by the department (members add noise).")
+    name: str = Field(description="Department name, e.g. engineering, sales, legal.",
+                      json_schema_extra={"source": "scenario structure; defaults assumed"})
+    weights: Weights = Field(description="Issue weights of the department's lead (members anchor on the department's evaluation plus a fixed personal offset).",
+                             json_schema_extra={"source": "scenario structure; defaults assumed"})
     reservation: float = P(0.5, ge=0, le=1, description="Utility below which the lead objects to a plan.",
                            source="Raiffa 1982 (reservation value); level assumed")
     stubbornness: float = P(0.5, ge=0, le=1, description="Friedkin-Johnsen weight on the lead's own evaluation.",
@@ -74,7 +76,8 @@ class Department(Strict):
     member_stubbornness: float = P(0.3, ge=0, le=1, description="Friedkin-Johnsen stubbornness of members.")
     responsiveness: float = P(0.7, ge=0.01, le=1, description="Chance per day the department answers a request at full trust (inertia is its inverse).")
     blame_propensity: float = P(0.2, ge=0, le=1, description="Chance the lead blames someone after a setback.")
-    veto: bool = Field(False, description="Whether the lead's acceptance is required (legal: release; engineering: feasibility).")
+    veto: bool = Field(False, description="Whether the lead's acceptance is required (legal: release; engineering: feasibility).",
+                       json_schema_extra={"source": "scenario structure; defaults assumed"})
     members: int = P(4, ge=0, le=1_000_000, description="Number of members (non-decision makers) in the department.", unit="people")
     capacity: float = P(0.0, ge=0, le=100_000, description="Effort the department supplies per day (engineering).", unit="effort/day")
     power: float = P(0.5, ge=0, le=1, description="Salience: power over the outcome.", source="Mitchell, Agle & Wood 1997 (salience); level assumed")
@@ -101,7 +104,7 @@ def default_departments() -> list[Department]:
 class Feature(Strict):
     """One backlog item."""
 
-    name: str
+    name: str = Field(description="Feature name (unique in the backlog).", json_schema_extra={"source": "scenario structure"})
     value: float = P(1.0, ge=0, le=1000, description="Customer value if shipped.", unit="value points")
     effort: float = P(20.0, gt=0, le=1_000_000, description="Engineering effort to build it.", unit="engineer-days")
     risk: float = P(0.2, ge=0, le=1, description="Legal/regulatory risk it carries.")
@@ -123,17 +126,17 @@ class Project(Strict):
     """What is being delivered and by when."""
 
     features: list[Feature] = Field(default_factory=default_backlog, min_length=1, max_length=12,
-                                    description="The backlog the plan chooses from.")
+                                    description="The backlog the plan chooses from.", json_schema_extra={"source": ASSUMED})
     deadline: int = P(60, ge=5, le=2000, description="The deal / launch date sales cares about.", unit="day")
     horizon: int = P(120, ge=10, le=5000, description="Last simulated day; undelivered by then = failed.", unit="day")
     release_options: list[int] = Field(default_factory=list, max_length=12,
-                                       description="Release days the plan may choose; empty = derived from the deadline (0.8x to 1.5x).")
+                                       description="Release days the plan may choose; empty = derived from the deadline (0.8x to 1.5x).", json_schema_extra={"source": ASSUMED})
     quality_levels: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3], min_length=1, max_length=6,
-                                        description="Quality bars (share of extra effort on testing/debt) engineering may choose.")
+                                        description="Quality bars (share of extra effort on testing/debt) engineering may choose.", json_schema_extra={"source": ASSUMED})
     review_days: list[int] = Field(default_factory=lambda: [2, 5, 10], min_length=1, max_length=5,
-                                   description="Legal review length per review depth (light, standard, thorough).")
+                                   description="Legal review length per review depth (light, standard, thorough).", json_schema_extra={"source": ASSUMED})
     review_coverage: list[float] = Field(default_factory=lambda: [0.3, 0.6, 0.9], min_length=1, max_length=5,
-                                         description="Share of each feature's legal risk a review depth removes.")
+                                         description="Share of each feature's legal risk a review depth removes.", json_schema_extra={"source": ASSUMED})
     sales_input_at: float = P(0.3, ge=0, le=1, description="Share of effort done when engineering needs sales' input before going on.")
 
     @model_validator(mode="after")
@@ -167,11 +170,14 @@ class PM(Strict):
     """The product manager: owns the outcome, commands nobody."""
 
     archetype: Literal["technical", "generalist", "business"] = Field(
-        "generalist", description="Background: sets credibility per department and biases (MODEL.md section 1).")
+        "generalist", description="Background: sets credibility per department and biases (MODEL.md section 1).",
+        json_schema_extra={"source": "modelling choice (structural)"})
     ownership: float = P(0.5, ge=0, le=1, description="Ownership mindset: how much attention goes to follow-up, absorbing blame, gap filling and early re-planning.")
-    strategy: str = Field("balanced", description="Influence strategy from the registry (see sim/strategies.py).")
+    strategy: str = Field("balanced", description="Influence strategy from the registry (see sim/strategies.py).",
+                          json_schema_extra={"source": "modelling choice (structural)"})
     concession: Literal["boulware", "linear", "conceder"] | None = Field(
-        None, description="Override the strategy's concession style.")
+        None, description="Override the strategy's concession style.",
+        json_schema_extra={"source": "modelling choice (structural)"})
     attention: int = P(4, ge=1, le=50, description="Interactions the PM can afford per day.", unit="interactions/day")
     capital: float = P(1.0, ge=0, le=10, description="Relationship capital (goodwill) at the start.")
     belief_noise: float = P(0.3, ge=0, le=1, description="How wrong the PM's initial beliefs about stakeholders' priorities are (0 = full information).")
@@ -243,17 +249,29 @@ class Network(Strict):
     mean_degree: float = P(10.0, ge=1, le=200, description="Mean degree used instead of p_in/p_out when a department has more than 200 members.")
     lead_listens_to_members: float = P(0.3, ge=0, le=1, description="Share of a lead's attention on its own members' views.")
     listen_to_pm: float = P(0.2, ge=0, le=1, description="Weight of the PM's view in each lead's listening (scaled by trust).")
-    bounded_confidence: float | None = Field(None, ge=0, le=1, description="Hegselmann-Krause confidence bound on support (None = off).")
+    bounded_confidence: float | None = Field(None, ge=0, le=1, description="Hegselmann-Krause confidence bound on support (None = off).",
+                                             json_schema_extra={"source": "Hegselmann & Krause 2002; off by default"})
+
+    @model_validator(mode="after")
+    def _attention_shares(self):
+        if self.lead_listens_to_members + self.listen_to_pm > 1:
+            raise ValueError("lead_listens_to_members + listen_to_pm must not exceed 1 (a lead's attention is shared)")
+        return self
 
 
 class Tactic(Strict):
     """Overridable outcome table and effect sizes of one influence tactic."""
 
-    commitment: float | None = Field(None, ge=0, le=1)
-    compliance: float | None = Field(None, ge=0, le=1)
-    resistance: float | None = Field(None, ge=0, le=1)
-    trust_effect: float | None = Field(None, ge=-1, le=1)
-    cost: int | None = Field(None, ge=1, le=10)
+    commitment: float | None = Field(None, ge=0, le=1, description="Override of the share of uses ending in commitment (renormalised with the other two).",
+                                     json_schema_extra={"source": "Falbe & Yukl 1992 defaults in sim/tactics.py; override assumed"})
+    compliance: float | None = Field(None, ge=0, le=1, description="Override of the share of uses ending in compliance (renormalised with the other two).",
+                                     json_schema_extra={"source": "Falbe & Yukl 1992 defaults in sim/tactics.py; override assumed"})
+    resistance: float | None = Field(None, ge=0, le=1, description="Override of the share of uses ending in resistance (renormalised with the other two).",
+                                     json_schema_extra={"source": "Falbe & Yukl 1992 defaults in sim/tactics.py; override assumed"})
+    trust_effect: float | None = Field(None, ge=-1, le=1, description="Override of the change in the target's trust in the PM per use.",
+                                       json_schema_extra={"source": ASSUMED})
+    cost: int | None = Field(None, ge=1, le=10, description="Override of the attention the tactic costs per use.",
+                             json_schema_extra={"source": ASSUMED})
 
 
 class Scenario(Strict):
