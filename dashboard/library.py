@@ -66,6 +66,7 @@ def parse_upload(data: bytes, filename: str = "upload.toml") -> Scenario:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
     if not doc:
         raise ScenarioError(f"{source}: no settings in the file")
+    named = "name" in doc
     ext = doc.pop("extends", None)
     if ext is not None:
         name = str(ext).removesuffix(".toml")
@@ -73,7 +74,8 @@ def parse_upload(data: bytes, filename: str = "upload.toml") -> Scenario:
             raise ScenarioError(f"{source}: extends = {ext!r}: an uploaded file may only extend a library "
                                 f"scenario ({', '.join(library())})")
         doc = deep_merge(load_library(name).model_dump(), doc, (), source)
-    doc.setdefault("name", Path(source).stem)
+    if not named:
+        doc["name"] = Path(source).stem
     return validate_data(doc, source=source)
 
 

@@ -129,7 +129,9 @@ run: ExploreRun | None = None
 if scenario is not None:
     try:
         with st.spinner("Simulating..."):
-            run = ui.cached_explore(base.model_dump_json(), json.dumps(overrides, sort_keys=True), int(ss["seed"]))
+            key = (base.model_dump_json(), json.dumps(overrides, sort_keys=True), int(ss["seed"]))
+            run = ui.cached_explore(*key)
+        ss["last_run_token"] = hash(key)
         ss["last_run"] = run
     except ScenarioError as exc:
         st.error(f"These settings cannot be combined: {exc}", icon=":material/error:")
@@ -168,8 +170,8 @@ left.altair_chart(charts.burndown_chart(ts, run.deadline), width="stretch")
 @st.fragment
 def network_view(run: ExploreRun) -> None:
     last = len(run.network.support) - 1
-    if ss.get("net_run") != id(run) or ss.get("net_day", 0) > last:
-        ss["net_run"] = id(run)
+    if ss.get("net_run") != ss.get("last_run_token") or ss.get("net_day", 0) > last:
+        ss["net_run"] = ss.get("last_run_token")
         ss["net_day"] = last
     st.slider("Replay the organisation: day", 0, last, key="net_day",
               help="Move to replay the run: node colours show each person's support for the plan on that day, "

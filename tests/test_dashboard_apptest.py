@@ -1,0 +1,117 @@
+"""Every dashboard page run headless with streamlit.testing.v1.AppTest: change controls,
+run, and check the rendered elements and values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import sim
+from dashboard.library import load_library
+from dashboard.runs import headline
+
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+TIMEOUT = 90
+
+
+def page(name: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(PAGES / name), default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def expected_cards(overrides: dict, seed: int = 0, scenario: str = "baseline") -> dict[str, str]:
+    result = sim.run(load_library(scenario), seed=seed, overrides=overrides)
+    return {label: value for label, (value, _, _) in headline(result.summary).items()}
+
+
+def no_trouble(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ---------------------------------------------------------------------------- Explore
+def test_explore_first_view_shows_the_baseline_run():
+    at = page("explore.py")
+    no_trouble(at)
+    assert not at.error
+    assert at.selectbox(key="scenario_name").value == "baseline"
+    assert metrics(at) == expected_cards({})
+    assert at.slider(key="net_day").value == at.slider(key="net_day").max  # the network opens on the last day
+    assert at.dataframe  # the story table
+    assert any("Moves that mattered" in m.value for m in at.markdown)
+
+
+def test_explore_change_ownership_and_strategy_reruns_and_updates_the_link():
+    at = page("explore.py")
+    at.slider(key="p:pm.ownership").set_value(0.9)
+    at.selectbox(key="p:pm.strategy").set_value("consultative")
+    at.button(key="run").click().run()
+    no_trouble(at)
+    changes = {"pm.ownership": 0.9, "pm.strategy": "consultative"}
+    assert metrics(at) == expected_cards(changes)
+    assert at.query_params["pm.ownership"] == "0.9"
+    assert at.query_params["pm.strategy"] == "consultative"
+    assert any("2 parameter(s) changed" in e.label for e in at.expander)
+
+
+def test_explore_link_reproduces_the_view():
+    at = page("explore.py", {"scenario": "deadline_crunch", "seed": "4", "pm.ownership": "0.2",
+                             "departments.legal.responsiveness": "0.3"})
+    no_trouble(at)
+    assert at.selectbox(key="scenario_name").value == "deadline_crunch"
+    assert at.slider(key="p:pm.ownership").value == pytest.approx(0.2)
+    assert at.slider(key="p:departments.legal.responsiveness").value == pytest.approx(0.3)
+    assert metrics(at) == expected_cards({"pm.ownership": 0.2, "departments.legal.responsiveness": 0.3},
+                                         seed=4, scenario="deadline_crunch")
+
+
+def test_explore_bad_link_values_are_reported_not_fatal():
+    at = page("explore.py", {"scenario": "no_such_scenario", "pm.ownership": "7", "pm.wrong": "1"})
+    no_trouble(at)
+    text = " ".join(w.value for w in at.warning)
+    assert "no_such_scenario" in text and "pm.wrong" in text and "pm.ownership" in text
+    assert metrics(at) == expected_cards({})
+
+
+def test_explore_impossible_combination_shows_an_error_and_keeps_edits():
+    at = page("explore.py")
+    at.slider(key="p:pm.ownership").set_value(0.8)
+    at.number_input(key="p:project.horizon").set_value(30)
+    at.button(key="run").click().run()
+    no_trouble(at)
+    assert any("horizon (30) must be at least the deadline (60)" in e.value for e in at.error)
+    assert at.slider(key="p:pm.ownership").value == pytest.approx(0.8)
+    assert at.number_input(key="p:project.horizon").value == 30
+    assert metrics(at) == expected_cards({})  # the last run that worked stays on screen
+    # a list that cannot be read
+    at.number_input(key="p:project.horizon").set_value(120)
+    at.text_input(key="p:project.review_days").set_value("2, x, 10")
+    at.button(key="run").click().run()
+    no_trouble(at)
+    assert any("'x' is not an integer" in e.value for e in at.error)
+
+
+def test_explore_switching_scenario_resets_parameters_and_story_filters_work():
+    at = page("explore.py")
+    at.slider(key="p:pm.ownership").set_value(1.0)
+    at.button(key="run").click().run()
+    at.selectbox(key="scenario_name").set_value("blame_culture").run()
+    no_trouble(at)
+    expected = load_library("blame_culture").pm.ownership
+    assert at.slider(key="p:pm.ownership").value == pytest.approx(expected)
+    assert metrics(at) == expected_cards({}, scenario="blame_culture")
+    at.multiselect(key="story_who").set_value(["legal"]).run()
+    table = at.dataframe[-1].value
+    assert len(table) and all("legal" in (str(a), str(t)) for a, t in zip(table["actor"], table["target"]))
+    at.multiselect(key="story_kinds").set_value(["blame"]).run()
+    assert set(at.dataframe[-1].value["kind"]) <= {"blame"}
+    at.slider(key="net_day").set_value(3).run()
+    no_trouble(at)
+    assert at.slider(key="net_day").value == 3
