@@ -177,7 +177,8 @@ class InfluenceNetwork:
             self.version += 1
 
     def _rows_of_edges(self, edges: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.base.indptr, edges, side="right") - 1
+        indptr = self.base.indptr
+        return np.searchsorted(indptr, edges.astype(indptr.dtype, copy=False), side="right") - 1
 
     @property
     def W(self) -> sp.csr_array:
@@ -190,15 +191,22 @@ class InfluenceNetwork:
         if self._full_dirty:
             self._rebuild_all()
         elif self._dirty_rows:
-            self._rebuild_rows(np.unique(np.concatenate(self._dirty_rows)))
+            rows = self._dirty_rows
+            rows = rows[0] if len(rows) == 1 and len(rows[0]) == 1 else np.unique(np.concatenate(rows))
+            self._rebuild_rows(rows)
         return self._W
+
+    def _ones_vector(self) -> np.ndarray:
+        if getattr(self, "_ones", None) is None or self._ones.shape[0] != self.n:
+            self._ones = np.ones(self.n)
+        return self._ones
 
     def _rebuild_all(self) -> None:
         n, indptr, indices = self.n, self.base.indptr, self.base.indices
         data = self._W.data
         np.multiply(self.base.data, self.trust, out=data)               # raw = base * trust
         sums = np.zeros(n)
-        _sparsetools.csr_matvec(n, n, indptr, indices, data, np.ones(n), sums)  # row sums, in order
+        _sparsetools.csr_matvec(n, n, indptr, indices, data, self._ones_vector(), sums)  # row sums, in order
         inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
         _sparsetools.csr_scale_rows(n, n, indptr, indices, data, inv)   # raw * inv[row]
         self._lonely = sums <= 0
@@ -207,6 +215,32 @@ class InfluenceNetwork:
         self._dirty_rows = []
 
     def _rebuild_rows(self, rows: np.ndarray) -> None:
+        """Renormalise the given rows (sorted, unique): runs of consecutive rows in place
+        on slices when there are few runs (a lead's row, a department), otherwise
+        through one gather of their edges. Same operations as :meth:`_rebuild_all`."""
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        if len(breaks) < 8:
+            for run in np.split(rows, breaks):
+                self._rebuild_range(int(run[0]), int(run[-1]) + 1)
+        else:
+            self._rebuild_scattered(rows)
+        self._any_lonely = bool(self._lonely.any())
+        self._dirty_rows = []
+
+    def _rebuild_range(self, r0: int, r1: int) -> None:
+        indptr = self.base.indptr
+        e0, e1 = int(indptr[r0]), int(indptr[r1])
+        sub = indptr[r0:r1 + 1] - indptr[r0]
+        cols = self.base.indices[e0:e1]
+        data = self._W.data[e0:e1]
+        np.multiply(self.base.data[e0:e1], self.trust[e0:e1], out=data)
+        sums = np.zeros(r1 - r0)
+        _sparsetools.csr_matvec(r1 - r0, self.n, sub, cols, data, self._ones_vector(), sums)
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        _sparsetools.csr_scale_rows(r1 - r0, self.n, sub, cols, data, inv)
+        self._lonely[r0:r1] = sums <= 0
+
+    def _rebuild_scattered(self, rows: np.ndarray) -> None:
         indptr = self.base.indptr
         starts = indptr[rows].astype(np.int64)
         lens = indptr[rows + 1] - starts
@@ -224,8 +258,6 @@ class InfluenceNetwork:
         if total:
             self._W.data[edges] = raw * inv[local]
         self._lonely[rows] = sums <= 0
-        self._any_lonely = bool(self._lonely.any())
-        self._dirty_rows = []
 
     # ------------------------------------------------------------ trust
     def _select(self, edges) -> tuple[np.ndarray, bool]:

@@ -435,4 +435,6 @@ class Organisation:
                   net.s, net._one_minus_s, net.x, net._heard, net._pull, net._lonely,
                   self.dept, self.is_lead, self.member_noise, self._anchor, self._pm_edges,
                   self._pair_sums, self._pair_counts, *self._pair_edges.values()]
+        if getattr(net, "_ones", None) is not None:
+            arrays.append(net._ones)
         return int(sum(a.nbytes for a in arrays))

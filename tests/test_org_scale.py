@@ -165,6 +165,32 @@ def test_hundred_thousand_members_build_and_step_in_a_few_hundred_bytes_each():
 
 
 # ------------------------------------------------ same numbers as the plain version
+@pytest.mark.parametrize("pattern", ["one row", "a run of rows", "scattered rows", "mask"])
+def test_partial_renormalisation_equals_a_full_rebuild(pattern):
+    from sim.influence import InfluenceNetwork
+
+    rng = np.random.default_rng(5)
+    n = 300
+    base = sp.csr_array(sp.random_array((n, n), density=0.05, format="csr", rng=rng))
+    net = InfluenceNetwork(base, np.full(n, 0.3), rng.random(n), trust=rng.uniform(0.2, 1, base.nnz))
+    net.W  # built once
+    rows = {"one row": [17], "a run of rows": np.arange(40, 90),
+            "scattered rows": rng.choice(n, 60, replace=False), "mask": None}[pattern]
+    if rows is None:
+        net.scale_trust(rng.random(base.nnz) < 0.3, 0.0)  # boolean mask: full rebuild
+    else:
+        edges = np.concatenate([np.arange(net.base.indptr[r], net.base.indptr[r + 1]) for r in rows])
+        net.scale_trust(edges[: len(edges) // 2], 0.0)  # some rows lose all their trust
+        net.add_trust(edges[len(edges) // 2:], 0.1)
+    fresh = InfluenceNetwork(net.base, np.full(n, 0.3), net.x, trust=net.trust)
+    np.testing.assert_array_equal(net.W.data, fresh.W.data)
+    np.testing.assert_array_equal(net._lonely, fresh._lonely)
+    assert net._any_lonely == fresh._lonely.any()
+    a = rng.random(n)
+    np.testing.assert_array_equal(net.step(a), fresh.step(a))
+
+
+
 class PlainOrganisation:
     """The organisation as first written (networkx graph in, boolean masks over all
     edges for every trust change, bincount for every read): the reference the fast
