@@ -147,8 +147,8 @@ def network_chart(snap: NetworkSnapshots, day: int) -> alt.LayerChart:
     """The organisation on ``day``: nodes coloured by support, edges by trust."""
     nodes, edges = network_frames(snap, day)
     axis = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
-    x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-1.6, 1.6]))
-    y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-1.6, 1.6]))
+    x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-1.5, 1.5]))
+    y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-1.5, 1.5]))
     edge_layer = alt.Chart(edges).mark_rule(strokeWidth=1.6, opacity=0.8).encode(
         x=x, y=y, x2="x2:Q", y2="y2:Q",
         color=alt.Color("trust:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]),

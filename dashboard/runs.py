@@ -129,7 +129,7 @@ class _Recorder:
         org = model.org
         self.model = model
         self.nodes = _drawn_nodes(model, max_members)
-        sub = org.graph.subgraph(self.nodes.tolist())
+        sub = org.subgraph(self.nodes.tolist())  # never builds the whole graph of a large org
         und = [(int(u), int(v)) for u, v in sub.edges()]
         und += [(PM_NODE, int(l)) for l in org.lead_nodes]
         self.pairs = np.array(und, dtype=np.int64).reshape(-1, 2)
@@ -191,7 +191,7 @@ class _Recorder:
         return NetworkSnapshots(nodes=self.node_frame, edges=self.edge_frame,
                                 support=np.vstack(self.support), trust=np.vstack(self.trust),
                                 stance=self.stance, total_nodes=int(self.model.org.n),
-                                total_edges=int(self.model.org.graph.number_of_edges()))
+                                total_edges=int(self.model.org.number_of_edges()))
 
 
 def _drop_dominated(U: np.ndarray) -> np.ndarray:
@@ -245,21 +245,21 @@ def headline(summary: dict) -> dict[str, tuple[str, str | None, str]]:
     delivered = bool(summary["delivered"])
     outcome = str(summary["outcome"])
     if delivered:
-        first = f"Yes, day {int(summary['delivery_day'])}"
-        first_delta = "on time" if summary["on_time"] else "late"
+        first = "Yes"
+        first_delta = f"day {int(summary['delivery_day'])}, " + ("on time" if summary["on_time"] else "late")
     else:
         first = "No"
         first_delta = outcome
     slip = summary["slip_days"]
     slip_text = "n/a" if slip != slip else f"{int(slip):+d} days"
-    value = f"{summary['delivered_value']:.1f} of {summary['max_value']:.1f}"
+    value = f"{summary['delivered_value']:.1f}"
     t0, t1 = summary["trust_in_pm_start"], summary["trust_in_pm_end"]
     return {
         "Delivered?": (first, first_delta,
                        "Whether the plan shipped before the horizon; otherwise how the run ended."),
         "Slip vs deadline": (slip_text, None,
                              "Delivery day minus the deadline (negative = early). n/a when nothing shipped."),
-        "Value delivered": (value, f"{summary['delivered_features']} features",
+        "Value delivered": (value, f"of {summary['max_value']:.1f}; {summary['delivered_features']} features",
                             "Customer value of the shipped scope (discounted by quality and residual legal risk) "
                             "out of the whole backlog's value."),
         "Trust in the PM": (f"{t1:.2f}", f"{t1 - t0:+.2f} from {t0:.2f}",

@@ -115,3 +115,59 @@ def test_explore_switching_scenario_resets_parameters_and_story_filters_work():
     at.slider(key="net_day").set_value(3).run()
     no_trouble(at)
     assert at.slider(key="net_day").value == 3
+
+
+# ------------------------------------------------------------------------ Experiments
+TINY_EXPERIMENT = '''name = "dash_tiny"
+scenario = "baseline"
+replications = 2
+seed = 3
+outcomes = ["delivered", "slip_days", "trust_change", "outcome"]
+[factors]
+"pm.ownership" = [0.2, 0.8]
+"pm.strategy" = ["balanced", "pressure"]
+'''
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PMSIM_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def test_experiments_run_browse_and_refuse_bad_files(results_dir):
+    from sim.batch import read_runs
+
+    at = page("experiments.py")
+    no_trouble(at)
+    assert at.selectbox(key="exp_file").value  # the project's experiment files are offered
+    assert "[factors]" in at.text_area(key="exp_text").value
+    at.text_area(key="exp_text").set_value(TINY_EXPERIMENT)
+    at.button(key="exp_run").click().run()
+    no_trouble(at)
+    assert not at.error
+    assert any("8 runs" in i.value for i in at.info)
+    assert any("8 of 8 runs stored" in s.value for s in at.success)
+    stored = read_runs(results_dir / "dash_tiny")
+    assert len(stored) == 8 and stored["error"].isna().all()
+    # the results are browsable at once
+    assert at.selectbox(key="res_name").value == "dash_tiny"
+    assert at.selectbox(key="res_outcome").value == "delivered"
+    assert len(at.dataframe[-1].value) == 8
+    at.selectbox(key="res_outcome").set_value("trust_change").run()
+    at.selectbox(key="res_colour").set_value("pm.strategy").run()
+    no_trouble(at)
+    # running again resumes: nothing left to do
+    at.button(key="exp_run").click().run()
+    assert any("0 run now, 8 already there" in s.value for s in at.success)
+    # bad input: a message, never a traceback, and the text is kept
+    for bad, message in [(TINY_EXPERIMENT.replace('"dash_tiny"', '".."'), "cannot name a results folder"),
+                         (TINY_EXPERIMENT.replace('"baseline"', '"../../../etc/x.toml"'), "outside the project"),
+                         (TINY_EXPERIMENT.replace("replications = 2", "replications = 0"), "replications"),
+                         (TINY_EXPERIMENT.replace('"pm.ownership"', '"pm.ownrship"'), "ownrship"),
+                         ("name = [", "not valid TOML")]:
+        at.text_area(key="exp_text").set_value(bad)
+        at.button(key="exp_check").click().run()
+        no_trouble(at)
+        assert any(message in e.value for e in at.error), (message, [e.value for e in at.error])
+        assert at.text_area(key="exp_text").value == bad
