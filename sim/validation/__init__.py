@@ -51,11 +51,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def format_results(results: list[CaseResult]) -> str:
-    """A plain-text table of results, one line each, failures marked ``FAIL``."""
+def format_results(results: list[CaseResult], pass_mark: str = "ok  ") -> str:
+    """A plain-text table of results, one line each, failures marked ``FAIL``
+    (passes ``pass_mark``)."""
     lines = []
     for r in results:
-        mark = "ok  " if r.passed else "FAIL"
+        mark = pass_mark if r.passed else "FAIL"
         lines.append(f"{mark} {r.case} | {r.quantity}: expected {_fmt(r.expected)}, "
                      f"obtained {_fmt(r.obtained)} (tol {_fmt(r.tolerance)}) {r.detail}")
     return "\n".join(lines)
