@@ -17,7 +17,7 @@ import typer
 
 
 def _fail(msg: str, code: int) -> None:
-    one_line = " | ".join(part.strip() for part in str(msg).strip().splitlines() if part.strip())
+    one_line = "; ".join(part.strip() for part in str(msg).strip().splitlines() if part.strip())
     typer.echo(f"error: {one_line}", err=True)
     raise typer.Exit(code)
 
@@ -28,13 +28,13 @@ def _internal(exc: BaseException) -> None:
     _fail(f"internal error: {type(exc).__name__}: {exc} (set PMSIM_DEBUG=1 for the traceback)", 1)
 
 
-def _dask_executor(address: str):
+def _dask_executor(address: str, timeout: float):
     try:
         from distributed import Client
     except ImportError:
         _fail("--scheduler needs dask.distributed: install the 'dask' extra (uv sync --extra dask)", 2)
     try:
-        client = Client(address, timeout="15s")
+        client = Client(address, timeout=f"{timeout}s")
     except (OSError, TimeoutError, ValueError) as exc:
         _fail(f"cannot connect to the Dask scheduler at {address}: {exc}", 2)
     return client, client.get_executor(pure=False)
@@ -45,6 +45,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results directory [default: results/<name>]."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes [default: all cores]."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786."),
+    connect_timeout: float = typer.Option(15.0, "--connect-timeout", min=0.1, help="Seconds to wait for the Dask scheduler."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs per task [default: ~0.5 s of work]."),
     flush_seconds: float = typer.Option(5.0, "--flush-seconds", min=0.0, help="Write finished runs at least this often."),
     flush_runs: int = typer.Option(5000, "--flush-runs", min=1, help="...or whenever this many runs are buffered."),
@@ -69,7 +70,7 @@ def sweep(
             return
         executor = None
         if scheduler:
-            client, executor = _dask_executor(scheduler)
+            client, executor = _dask_executor(scheduler, connect_timeout)
         report = run_experiment(prepared, target, executor=executor, workers=workers, chunk_size=chunk_size,
                                 flush_seconds=flush_seconds, flush_runs=flush_runs,
                                 progress=progress and sys.stderr.isatty())

@@ -97,8 +97,23 @@ def run_one(ctx: ChunkContext, rid: int, point: int, seed: int, ref: str, overri
         ts = model.datacollector.get_model_vars_dataframe() if ctx.timeseries else None
         return RunOutput(rid, outcomes, None, time.perf_counter() - t0, ts)
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
-        msg = f"{type(exc).__name__}: {exc}".strip()
-        return RunOutput(rid, None, msg[:ERROR_LIMIT], time.perf_counter() - t0, None)
+        return RunOutput(rid, None, error_text(exc), time.perf_counter() - t0, None)
+
+
+def error_text(exc: BaseException) -> str:
+    """One line: the exception type and message (pydantic errors as ``field: message``)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors(include_url=False):
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        text = f"ValidationError: {'; '.join(parts)}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:ERROR_LIMIT]
 
 
 def run_chunk(ctx: ChunkContext, runs: list[tuple]) -> list[RunOutput]:
@@ -138,11 +153,29 @@ def _watch_parent(main_pid: int) -> None:
             pass
 
 
+START_METHOD_ENV = "PMSIM_START_METHOD"
+
+
 def _mp_context():
-    """fork while the parent has no other Python thread (workers start instantly, nothing re-imported);
-    otherwise forkserver with sim preloaded; spawn where neither exists."""
+    """How local workers start.
+
+    ``fork`` on Linux while the parent runs no other Python thread: workers start at
+    once with everything imported (a spawned worker re-imports numpy, pandas, Mesa and
+    the model, seconds each). The only other threads then are native pools of
+    fork-aware libraries (OpenBLAS, Arrow), so Python's "multi-threaded fork"
+    DeprecationWarning is silenced for that one call (see :func:`_submit`). With other
+    Python threads alive (a Dask client, a GUI) ``forkserver`` with the model
+    preloaded; ``spawn`` where neither exists. ``PMSIM_START_METHOD`` overrides.
+    """
     methods = mp.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+    forced = os.environ.get(START_METHOD_ENV)
+    if forced:
+        if forced not in methods:
+            raise ExperimentError(f"{START_METHOD_ENV}={forced!r}: allowed: {', '.join(methods)}")
+        methods = [forced]
+    elif sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
+    if methods == ["fork"]:
         return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
@@ -156,6 +189,16 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     n = workers or os.cpu_count() or 1
     return cf.ProcessPoolExecutor(max_workers=n, mp_context=_mp_context(), initializer=_init_worker,
                                   initargs=(os.getpid(),))
+
+
+def _submit(executor: cf.Executor, fn, *args) -> cf.Future:
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        import warnings
+
+        with warnings.catch_warnings():  # see _mp_context: no other Python thread exists when we fork
+            warnings.filterwarnings("ignore", message=r".*multi-threaded, use of fork\(\)", category=DeprecationWarning)
+            return executor.submit(fn, *args)
+    return executor.submit(fn, *args)
 
 
 def executor_workers(executor: cf.Executor) -> int:
@@ -470,7 +513,7 @@ def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_se
             chunk = next(pending, None)
             if chunk is None:
                 return
-            in_flight.add(executor.submit(run_chunk, *task_args(chunk)))
+            in_flight.add(_submit(executor, run_chunk, *task_args(chunk)))
 
     def flush():
         nonlocal last_flush

@@ -100,15 +100,36 @@ class Experiment(Strict):
     @field_validator("factors", mode="before")
     @classmethod
     def _factor_shapes(cls, value):
+        """Tell the three factor forms apart here, so an error names the form the user meant."""
         if not isinstance(value, dict):
             return value
+        out = {}
         for key, spec in value.items():
-            if isinstance(spec, list) and not spec:
-                raise ValueError(f"factor {key!r}: the list of values is empty")
-            if isinstance(spec, dict) and not ({"low", "high"} & set(spec) or "values" in spec):
-                raise ValueError(f"factor {key!r}: a table needs low and high (a range) or values (a choice); "
-                                 f"got keys {sorted(spec)}")
-        return value
+            if isinstance(spec, list):
+                if not spec:
+                    raise ValueError(f"factor {key!r}: the list of values is empty")
+                out[key] = spec
+                continue
+            if not isinstance(spec, dict):
+                raise ValueError(f"factor {key!r}: expected a list of values, a range {{low, high}} or a "
+                                 f"choice {{values = [...]}}; got {spec!r}")
+            kind = Choice if "values" in spec else Range if ({"low", "high"} & set(spec)) else None
+            if kind is None:
+                raise ValueError(f"factor {key!r}: a table needs low and high (a range) or values (a "
+                                 f"choice); got keys {sorted(spec)}")
+            try:
+                out[key] = kind.model_validate(spec)
+            except ValidationError as exc:
+                problems = []
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"])
+                    if err["type"] == "extra_forbidden":
+                        problems.append(f"unknown field {loc!r}; allowed: {', '.join(kind.model_fields)}")
+                    else:
+                        msg = err["msg"].removeprefix("Value error, ")
+                        problems.append(f"{loc}: {msg}" if loc else msg)
+                raise ValueError(f"factor {key!r} ({kind.__name__.lower()}): " + "; ".join(problems)) from None
+        return out
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -156,29 +177,25 @@ def _allowed_fields(model: type[BaseModel], loc: tuple) -> list[str] | None:
 
 
 def format_validation_error(exc: ValidationError, source: str, model: type[BaseModel] = Experiment) -> str:
-    """One line per problem: ``file: field: message (allowed: ...)``."""
-    lines = []
-    seen = set()
+    """One line: ``file: field: problem (allowed: ...); field: problem``."""
+    problems = []
     for err in exc.errors():
         # union members appear in loc under their type names: drop them to keep the path readable
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
             "[" in p or p in ("bool", "int", "float", "str", "Range", "Choice"))))
-        where = ".".join(str(p) for p in loc) or "(top level)"
+        where = ".".join(str(p) for p in loc)
         if err["type"] == "extra_forbidden":
             allowed = _allowed_fields(model, loc)
-            msg = f"unknown field {loc[-1]!r}" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
-            where = ".".join(str(p) for p in loc[:-1]) or "(top level)"
+            where = ".".join(str(p) for p in loc[:-1])
+            msg = f"unknown field {loc[-1]!r}" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] not in ("value_error",) and "input" in err and not isinstance(err["input"], (dict, list)):
+            if err["type"] != "value_error" and "input" in err and not isinstance(err["input"], (dict, list)):
                 msg += f" (got {err['input']!r})"
-        key = (where, msg)
-        if key in seen:
-            continue
-        seen.add(key)
-        lines.append(f"{source}: {where}: {msg}")
-    # Union errors repeat the same problem for each member type; keep the most specific few.
-    return "\n".join(lines[:6])
+        text = f"{where}: {msg}" if where else msg
+        if text not in problems:
+            problems.append(text)
+    return f"{source}: " + "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -214,14 +231,8 @@ def _scenario_module():
 def library_scenario_names() -> list[str]:
     """Names of the scenario library (``scenarios/*.toml``), sorted."""
     mod = _scenario_module()
-    for attr in ("library_names", "list_scenarios", "scenario_names", "available"):
-        fn = getattr(mod, attr, None) if mod is not None else None
-        if callable(fn):
-            return sorted(str(n) for n in fn())
-    for attr in ("LIBRARY", "SCENARIOS"):
-        lib = getattr(mod, attr, None) if mod is not None else None
-        if isinstance(lib, dict):
-            return sorted(lib)
+    if mod is not None and hasattr(mod, "scenario_library"):
+        return sorted(name for name, _path, _desc in mod.scenario_library())
     folder = Path(__file__).resolve().parents[2] / "scenarios"
     return sorted(p.stem for p in folder.glob("*.toml"))
 
@@ -231,32 +242,46 @@ def is_path_ref(ref: str) -> bool:
 
 
 def resolve_scenario(ref: str, base_dir: Path):
-    """Load a scenario reference: 'default', a library name, or a .toml path relative to ``base_dir``."""
+    """Load a scenario reference: 'default' (``sim.Scenario()``), a library name, or a .toml
+    path relative to ``base_dir``."""
     from sim.params import Scenario
 
     mod = _scenario_module()
     if ref == "default":
         return Scenario()
-    if is_path_ref(ref):
-        target = (base_dir / ref).resolve()
-        if mod is None:
-            raise ExperimentError(f"scenario file {ref!r} needs sim.scenarios, which is not installed")
-        arg: Any = target
-    else:
-        if mod is None:
-            if ref == "baseline":
-                return Scenario()  # the library is not there yet: its baseline is the default org
-            raise ExperimentError(f"scenario {ref!r}: the scenario library (sim.scenarios) is not available; "
-                                  f"use 'default' or a file path")
-        arg = ref
-    error_types: tuple = (FileNotFoundError, KeyError, ValueError)
-    if getattr(mod, "ScenarioError", None) is not None:
-        error_types = (mod.ScenarioError, *error_types)
+    if mod is None:
+        if ref == "baseline":
+            return Scenario()  # no scenario library installed: its baseline is the default org
+        raise ExperimentError(f"scenario {ref!r}: the scenario library (sim.scenarios) is not available; "
+                              f"use 'default'")
+    arg = str((base_dir / ref).resolve()) if is_path_ref(ref) else ref
     try:
-        return mod.load_scenario(arg if isinstance(arg, str) else str(arg))
-    except error_types as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExperimentError(f"scenario {ref!r}: {msg}") from None
+        if hasattr(mod, "load"):
+            return mod.load(arg)
+        return mod.load_scenario(arg)
+    except (mod.ScenarioError, FileNotFoundError) as exc:
+        raise ExperimentError(f"scenario {ref!r}: {exc}") from None
+
+
+def check_override(scenario, path: str, value) -> None:
+    """Raise :class:`ExperimentError` if ``{path: value}`` is not a valid override of ``scenario``."""
+    mod = _scenario_module()
+    try:
+        expanded = expand_overrides(scenario.model_dump(), {path: value})
+    except KeyError as exc:
+        raise ExperimentError(exc.args[0] if exc.args else str(exc)) from None
+    if mod is not None and hasattr(mod, "apply_overrides"):
+        try:
+            mod.apply_overrides(scenario, expanded, source="factor")
+        except mod.ScenarioError as exc:
+            raise ExperimentError(str(exc)) from None
+        return
+    try:
+        scenario.with_overrides(expanded)
+    except KeyError as exc:
+        raise ExperimentError(exc.args[0] if exc.args else str(exc)) from None
+    except ValidationError as exc:
+        raise ExperimentError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
 
 
 REGISTRY_FACTORS = {"pm.strategy": "strategies", "pm.archetype": "archetypes", SCENARIO_FACTOR: "scenarios"}
@@ -420,18 +445,14 @@ def prepare(spec: Experiment, source: str | Path | None = None, *, probe: bool =
         else:
             probes = list(f if isinstance(f, list) else f.values)
         for ref in scenario_refs:
-            sc = objects[ref]
             for value in probes:
                 try:
-                    apply_overrides(sc, {name: value})
-                except KeyError as exc:
-                    raise ExperimentError(f"{where}: factors.{name}: {exc.args[0] if exc.args else exc} "
-                                          f"(in scenario {ref!r})") from None
-                except ValidationError as exc:
-                    err = exc.errors()[0]
-                    msg = err["msg"].removeprefix("Value error, ")
-                    raise ExperimentError(f"{where}: factors.{name}: value {value!r} is invalid in scenario "
-                                          f"{ref!r}: {msg}") from None
+                    check_override(objects[ref], name, value)
+                except ExperimentError as exc:
+                    msg = str(exc)
+                    if msg.startswith("factor ") and ": " in msg:
+                        msg = msg.split(": ", 1)[1]
+                    raise ExperimentError(f"{where}: factors.{name} = {value!r}: {msg} (in scenario {ref!r})") from None
 
     design = expand(factors, spec.design, seed=spec.seed)
     hashed = {

@@ -1,0 +1,141 @@
+"""Benchmark: pmsim's batch runner against Mesa's own ``mesa.batch_run`` on the same runs.
+
+    uv run python benchmarks/batch.py                 # 400 runs on all cores
+    uv run python benchmarks/batch.py --runs 200 --processes 2 --check
+
+Both drive the same model class (``sim.PMSimModel``) on the ``baseline`` scenario
+(the library's, else ``sim.Scenario()``), over the same runs: PM ownership 0.25 and
+0.75 (passed to Mesa as the flat keyword ``ownership=``) x the same seeds, with the
+same number of processes. Measured in one script run:
+
+1. bare: every run in this process, one after the other (model + summary only);
+2. pmsim runner with 1 worker, to get the per-run overhead outside the model
+   (pool, pickling, Parquet) = runner time per run / bare time per run - 1;
+3. pmsim runner with N workers, into a fresh results directory;
+4. ``mesa.batch_run(..., number_processes=N)``.
+
+Targets (issue #4): runner >= 1.5x Mesa's runs/s; overhead < 5%. The final day of
+every run is compared between the runner and Mesa, as a check that both did the same runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+OWNERSHIP = (0.25, 0.75)
+MASTER_SEED = 12345
+
+
+def baseline():
+    from sim.batch.spec import resolve_scenario
+
+    try:
+        return "baseline", resolve_scenario("baseline", ROOT)
+    except Exception:  # noqa: BLE001 - no library: the default organisation
+        import sim
+        return "default", sim.Scenario()
+
+
+def make_prepared(ref: str, replications: int):
+    from sim.batch.spec import Experiment, prepare
+
+    spec = Experiment.model_validate({
+        "name": "bench", "scenario": ref, "replications": replications, "seed": MASTER_SEED,
+        "common_random_numbers": True, "outcomes": ["days", "delivered", "delivered_value", "trust_change"],
+        "factors": {"pm.ownership": list(OWNERSHIP)},
+    })
+    return prepare(spec, ROOT / "experiments" / "bench.toml")
+
+
+def bare(sc, runs) -> float:
+    from sim.model import PMSimModel
+    from sim.results import summarise
+
+    t0 = time.perf_counter()
+    for own, seed in runs:
+        m = PMSimModel(sc, rng=seed, ownership=own)
+        m.run()
+        summarise(m)
+    return time.perf_counter() - t0
+
+
+def runner(prepared, workers: int) -> tuple[float, object]:
+    from sim.batch import read_runs, run_experiment
+
+    out = Path(tempfile.mkdtemp(prefix="pmsim-bench-")) / "results"
+    try:
+        t0 = time.perf_counter()
+        report = run_experiment(prepared, out, workers=workers, progress=False)
+        dt = time.perf_counter() - t0
+        assert report.failed_total == 0, report.text()
+        df = read_runs(out)
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+    return dt, df
+
+
+def mesa_batch(sc, seeds, processes: int) -> tuple[float, list[dict]]:
+    import mesa
+
+    from sim.model import PMSimModel
+
+    t0 = time.perf_counter()
+    rows = mesa.batch_run(PMSimModel, parameters={"scenario": [sc], "ownership": list(OWNERSHIP)},
+                          number_processes=processes, rng=list(seeds), data_collection_period=-1,
+                          max_steps=100_000, display_progress=False)
+    return time.perf_counter() - t0, rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=400, help="runs per measurement (even; default 400)")
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = ap.parse_args(argv)
+
+    from sim.batch.design import run_seed
+
+    reps = max(1, args.runs // len(OWNERSHIP))
+    n = reps * len(OWNERSHIP)
+    ref, sc = baseline()
+    prepared = make_prepared(ref, reps)
+    seeds = [run_seed(MASTER_SEED, 0, r, common_random_numbers=True) for r in range(reps)]
+    runs = [(own, s) for own in OWNERSHIP for s in seeds]
+    print(f"scenario {ref!r}: {n} runs (ownership {OWNERSHIP} x {reps} seeds), {args.processes} processes, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+
+    t_bare = bare(sc, runs)
+    print(f"  bare, in process         {t_bare:7.2f} s  {n / t_bare:7.1f} runs/s  ({1000 * t_bare / n:.1f} ms/run)")
+    t_one, _ = runner(prepared, 1)
+    print(f"  pmsim runner, 1 worker   {t_one:7.2f} s  {n / t_one:7.1f} runs/s")
+    t_ours, df = runner(prepared, args.processes)
+    print(f"  pmsim runner, {args.processes} workers  {t_ours:7.2f} s  {n / t_ours:7.1f} runs/s")
+    t_mesa, rows = mesa_batch(sc, seeds, args.processes)
+    print(f"  mesa.batch_run, {args.processes} procs  {t_mesa:7.2f} s  {n / t_mesa:7.1f} runs/s")
+
+    # Same runs? Compare the last simulated day of each (ownership, seed).
+    mesa_days = {(r["ownership"], r["rng"]): r["day"] for r in rows}
+    ours_days = {(row["pm.ownership"], row["seed"]): row["days"] for row in df.to_dict("records")}
+    same = sum(1 for k, d in ours_days.items() if mesa_days.get(k) == d)
+    ratio = t_mesa / t_ours
+    overhead = t_one / t_bare - 1.0
+    print(f"same final day in both:    {same} of {n} runs")
+    print(f"ratio (runner / mesa.batch_run runs per second): {ratio:.2f}x   (target >= 1.5x)")
+    print(f"per-run overhead outside the model (1 worker vs bare): {100 * overhead:+.1f}%   (target < 5%)")
+    ok = ratio >= 1.5 and overhead < 0.05 and same == n
+    print("targets met" if ok else "targets NOT met")
+    return 0 if ok or not args.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
