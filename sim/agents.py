@@ -87,9 +87,10 @@ class StakeholderAgent(mesa.Agent):
             return None
         neg = self.model.params.negotiation
         s = self.model.true_scores(plan, dictated)
-        if self.department == "engineering" and s[ISSUE_INDEX["feasibility"]] < neg.feasibility_veto:
+        limit = self.params.hard_limit
+        if limit == "feasibility" and s[ISSUE_INDEX["feasibility"]] < neg.feasibility_veto:
             return f"infeasible with current capacity (feasibility {s[ISSUE_INDEX['feasibility']]:.2f})"
-        if self.department == "legal" and s[ISSUE_INDEX["safety"]] < neg.safety_veto:
+        if limit == "safety" and s[ISSUE_INDEX["safety"]] < neg.safety_veto:
             return f"residual legal risk too high (safety {s[ISSUE_INDEX['safety']]:.2f})"
         return None
 
@@ -244,6 +245,8 @@ class PMAgent(mesa.Agent):
         self.weights = np.array(self.profile.weights.vector())
         self.credibility: dict[str, float] = {}
         self.beliefs: dict[str, np.ndarray] = {}
+        self.believed_reservation: dict[str, float] = {}
+        self.attention_debt = 0
         self.moves: list = []
 
     def init_beliefs(self, leads: list[StakeholderAgent]) -> None:
@@ -251,6 +254,8 @@ class PMAgent(mesa.Agent):
         noise = self.params.belief_noise
         for lead in leads:
             self.credibility[lead.department] = self.profile.credibility_with(lead.department)
+            # Without information the PM guesses a middling reservation of 0.6.
+            self.believed_reservation[lead.department] = (1 - noise) * lead.reservation + noise * 0.6
             if noise <= 0:
                 self.beliefs[lead.department] = lead.weights.copy()
             else:
@@ -264,6 +269,8 @@ class PMAgent(mesa.Agent):
         """Dialogue moves beliefs about a lead's priorities towards the truth."""
         b = self.beliefs[lead.department]
         self.beliefs[lead.department] = b + rate * (lead.weights - b)
+        r = self.believed_reservation[lead.department]
+        self.believed_reservation[lead.department] = r + rate * (lead.reservation - r)
         return self.belief_error(lead)
 
     def spend_capital(self, amount: float) -> None:
@@ -303,8 +310,8 @@ class PMAgent(mesa.Agent):
         for target in self.targets():
             if self.attention_left <= 0:
                 break
-            if self.model.phase == "executing" and target.margin() > 0.05:
-                continue  # during execution the PM works only on leads at risk of withdrawing
+            if target.margin() > (0.05 if self.model.phase == "executing" else 0.1):
+                continue  # the PM spends attention only on leads who still need convincing
             name = self.strategy.draw(self.model.rng)
             tactic = tactics[name]
             if not self.spend_attention(tactic.attention_cost):
@@ -314,7 +321,10 @@ class PMAgent(mesa.Agent):
             result = tactic.use(self, target)
             self.model.record_tactic(result)
 
-    def step(self) -> None:
+    def new_day(self) -> None:
+        """Attention is renewed each morning (before the day's shocks)."""
         self.attention_left = self.attention
+
+    def step(self) -> None:
         self.model.ownership_duties(self)
         self.influence()

@@ -67,7 +67,9 @@ def build_day(model) -> float:
         loss = ex.misalignment_loss * (1.0 - eng)
         if model.gap_fill_today:
             loss *= 1.0 - own.gap_fill * pm.ownership
-        prod = ex.productivity * (1.0 - loss)
+        qs = model.plans.qualities
+        q_norm = (b.quality - qs.min()) / (qs.max() - qs.min()) if qs.max() > qs.min() else 1.0
+        prod = ex.productivity * (1.0 - loss) * (1.0 - ex.rework * (1.0 - q_norm))
         if b.waiting_sales:
             prod *= 1.0 - ex.blocked_share
         progress = min(remaining, cap * prod)

@@ -103,7 +103,6 @@ class PMSimModel(mesa.Model):
         self.delivered_scope: tuple[str, ...] = ()
 
         self.pm = PMAgent(self, p.pm)
-        self.pm.attention_debt = 0
         self.leads = [StakeholderAgent(self, d, i) for i, d in enumerate(p.departments)]
         self.org = Organisation(p.departments, p.network, self.random, self.rng,
                                 [l.trust for l in self.leads])
@@ -133,6 +132,7 @@ class PMSimModel(mesa.Model):
         self.day += 1
         self.gap_fill_today = False
         self.followed_up_today = False
+        self.pm.new_day()
         shock_day(self)
         if self.running:
             self.pm.step()
@@ -165,20 +165,29 @@ class PMSimModel(mesa.Model):
         self._version += 1
         self._cache.clear()
 
+    def _score_args(self, believer: str) -> dict:
+        p = self.params
+        effort = self.effort if believer == "true" else self.effort * self.pm.profile.effort_bias
+        return dict(today=self.day, capacity=sum(l.capacity for l in self.leads),
+                    productivity=self.velocity_factor, deadline=p.project.deadline, effort=effort,
+                    risk=self.risk, done=self.done * (effort / self.effort))
+
     def _scores(self, believer: str = "true") -> np.ndarray:
+        """Issue scores of every plan today, as the truth or as the PM believes (cached per day)."""
         key = ("scores", believer, self.day, self._version)
         if key not in self._cache:
-            p = self.params
-            effort = self.effort if believer == "true" else self.effort * self.pm.profile.effort_bias
-            cap = sum(l.capacity for l in self.leads)
-            self._cache[key] = self.plans.scores(today=self.day, capacity=cap,
-                                                 productivity=self.velocity_factor,
-                                                 deadline=p.project.deadline, effort=effort,
-                                                 risk=self.risk, done=self.done * (effort / self.effort))
+            self._cache[key] = self.plans.scores(**self._score_args(believer))
         return self._cache[key]
 
     def true_scores(self, plan: int, dictated: bool = False) -> np.ndarray:
-        s = self._scores("true")[plan].copy()
+        key = ("scores", "true", self.day, self._version)
+        if key in self._cache:
+            s = self._cache[key][plan].copy()
+        else:  # one row is enough (execution re-scores only the agreed plan)
+            rkey = ("row", plan, self.day, self._version)
+            if rkey not in self._cache:
+                self._cache[rkey] = self.plans.scores(**self._score_args("true"), rows=plan)[0]
+            s = self._cache[rkey].copy()
         if dictated:
             s[ISSUE_INDEX["autonomy"]] = 0.0
         return s
@@ -202,8 +211,7 @@ class PMSimModel(mesa.Model):
         """Plans whose quality bar is engineering's own choice for their scope (decision rights)."""
         key = ("valid", self.day, self._version)
         if key not in self._cache:
-            eng = self.lead_by_name("engineering")
-            w = eng.weights if eng is not None else self.leads[0].weights
+            w = self.builder().weights
             br = self.plans.best_response_quality(self._scores("true") @ w)
             self._cache[key] = br == np.arange(len(self.plans))
         return self._cache[key]
@@ -218,14 +226,15 @@ class PMSimModel(mesa.Model):
         ok = np.ones(len(self.plans), bool)
         neg = self.params.negotiation
         s = self._scores("pm")
-        if "engineering" in self.known_vetoes:
+        limits = {self.lead_by_name(d).params.hard_limit for d in self.known_vetoes}
+        if "feasibility" in limits:
             ok &= s[:, ISSUE_INDEX["feasibility"]] >= neg.feasibility_veto
-        if "legal" in self.known_vetoes:
+        if "safety" in limits:
             ok &= s[:, ISSUE_INDEX["safety"]] >= neg.safety_veto
         return ok
 
     def believed_reservation(self, lead) -> float:
-        return lead.reservation if self.params.pm.belief_noise == 0 else 0.5
+        return self.pm.believed_reservation[lead.department]
 
     def pm_utilities(self) -> np.ndarray:
         key = ("pmU", self.day, self._version)
@@ -237,6 +246,8 @@ class PMSimModel(mesa.Model):
         """The quality bar the PM would impose for the same scope (its own favourite)."""
         same = np.flatnonzero(self.plans.what_id == self.plans.what_id[plan])
         own = self._scores("pm")[same] @ self.pm.weights
+        if own.max() <= own[same == plan][0] + 1e-12:
+            return plan  # the PM has no reason of its own to override engineering's choice
         return int(same[np.argmax(own)])
 
     def reference_plan(self) -> tuple[int, bool] | None:
@@ -253,6 +264,10 @@ class PMSimModel(mesa.Model):
             if lead.department == name:
                 return lead
         return None
+
+    def builder(self) -> StakeholderAgent:
+        """The department that decides *how* (the first with capacity; engineering by default)."""
+        return next(l for l in self.leads if l.capacity > 0)
 
     def builders_support(self) -> float:
         builders = [l for l in self.leads if l.capacity > 0]
@@ -290,13 +305,11 @@ class PMSimModel(mesa.Model):
             self.gap_fill_today = True
             self.counters["gap_fill_days"] += 1
             if pm.oversteps():
-                eng = self.lead_by_name("engineering")
-                if eng is not None:
-                    eng.adjust_trust(-self.params.ownership.overstep_trust_cost,
-                                     cause="PM micromanaged how")
-                    self.counters["oversteps"] += 1
-                    self.log("overstep", "PM stepped into how engineering builds; engineering resents it",
-                             actor="PM", target="engineering")
+                eng = self.builder()
+                eng.adjust_trust(-self.params.ownership.overstep_trust_cost, cause="PM micromanaged how")
+                self.counters["oversteps"] += 1
+                self.log("overstep", f"PM stepped into how {eng.department} builds; {eng.department} resents it",
+                         actor="PM", target=eng.department)
 
     def record_tactic(self, result) -> None:
         self.trace.append(result)

@@ -85,7 +85,9 @@ def counter_offer(model, lead, a: float) -> int:
         ok = model.valid_plans()
     mine = np.where(ok, U[:, lead.index], -np.inf)
     best = np.flatnonzero(mine >= mine.max() - 1e-12)
-    return int(best[np.argmax(U[best].sum(axis=1))])
+    joint = U[best].sum(axis=1)
+    best = best[joint >= joint.max() - 1e-12]
+    return int(best[np.argmax(own[best])])  # last tie-break: the PM's own utility
 
 
 def put_to_vote(model, plan: int, dictated: bool, by: str) -> tuple[bool, Offer]:
@@ -115,10 +117,8 @@ def negotiation_round(model) -> bool:
     if model.dictation_choice(plan) != plan and pm.oversteps():
         plan = model.dictation_choice(plan)
         dictated = True
-        eng = model.lead_by_name("engineering")
-        if eng is not None:
-            eng.adjust_trust(-model.params.negotiation.overstep_trust_cost, cause="PM dictated how")
-            model.counters["oversteps"] += 1
+        model.builder().adjust_trust(-model.params.negotiation.overstep_trust_cost, cause="PM dictated how")
+        model.counters["oversteps"] += 1
     model.current_proposal = (plan, dictated)
     how = " (dictating the quality bar)" if dictated else ""
     model.log("proposal", f"PM proposed: {model.plans.plan(plan, dictated).describe()}{how}; "

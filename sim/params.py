@@ -74,10 +74,13 @@ class Department(Strict):
     stubbornness: float = P(0.5, ge=0, le=1, description="Friedkin-Johnsen weight on the lead's own evaluation.",
                             source="Friedkin & Johnsen 1990; level assumed")
     member_stubbornness: float = P(0.3, ge=0, le=1, description="Friedkin-Johnsen stubbornness of members.")
-    responsiveness: float = P(0.7, ge=0.01, le=1, description="Chance per day the department answers a request at full trust (inertia is its inverse).")
+    responsiveness: float = P(0.7, ge=0.01, le=1, description="Chance per day the department answers a request at full trust in the PM and across departments (inertia is its inverse).")
     blame_propensity: float = P(0.2, ge=0, le=1, description="Chance the lead blames someone after a setback.")
-    veto: bool = Field(False, description="Whether the lead's acceptance is required (legal: release; engineering: feasibility).",
+    veto: bool = Field(False, description="Whether the lead's acceptance is required for agreement and release.",
                        json_schema_extra={"source": "scenario structure; defaults assumed"})
+    hard_limit: Literal["feasibility", "safety"] | None = Field(
+        None, description="Issue on which a veto holder objects outright whatever the persuasion (engineering: feasibility; legal: safety).",
+        json_schema_extra={"source": "MODEL.md section 2 (legal veto on release, engineering on feasibility)"})
     members: int = P(4, ge=0, le=1_000_000, description="Number of members (non-decision makers) in the department.", unit="people")
     capacity: float = P(0.0, ge=0, le=100_000, description="Effort the department supplies per day (engineering).", unit="effort/day")
     power: float = P(0.5, ge=0, le=1, description="Salience: power over the outcome.", source="Mitchell, Agle & Wood 1997 (salience); level assumed")
@@ -90,13 +93,13 @@ class Department(Strict):
 def default_departments() -> list[Department]:
     return [
         Department(name="engineering", weights=Weights(feasibility=0.35, quality=0.2, novelty=0.1, autonomy=0.2, value=0.1, schedule=0.05),
-                   reservation=0.8, veto=True, members=6, capacity=6.0, power=0.8, legitimacy=0.7,
+                   reservation=0.8, veto=True, hard_limit="feasibility", members=6, capacity=6.0, power=0.8, legitimacy=0.7,
                    responsiveness=0.8, blame_propensity=0.2),
         Department(name="sales", weights=Weights(value=0.5, schedule=0.4, safety=0.05, feasibility=0.05),
                    reservation=0.78, veto=False, members=4, power=0.7, legitimacy=0.6, urgency=0.5,
                    responsiveness=0.7, blame_propensity=0.25),
         Department(name="legal", weights=Weights(safety=0.7, schedule=0.1, value=0.1, feasibility=0.1),
-                   reservation=0.8, veto=True, members=2, power=0.6, legitimacy=0.9, urgency=0.2,
+                   reservation=0.8, veto=True, hard_limit="safety", members=2, power=0.6, legitimacy=0.9, urgency=0.2,
                    responsiveness=0.6, blame_propensity=0.15, stubbornness=0.6),
     ]
 
@@ -205,6 +208,8 @@ class Execution(Strict):
 
     productivity: float = P(0.9, ge=0.05, le=1, description="Share of capacity turned into progress when fully aligned.")
     misalignment_loss: float = P(0.5, ge=0, le=1, description="Productivity lost when engineering's support is zero.")
+    rework: float = P(0.15, ge=0, le=1, description="Share of progress lost to rework at the lowest quality bar (none at the highest).",
+                      source="assumed; technical debt and rework (Cunningham 1992 metaphor), size assumed")
     blocked_share: float = P(0.6, ge=0, le=1, description="Share of capacity idle while waiting on sales' input.")
     slip_margin: int = P(3, ge=0, le=100, description="Projected slip (days) that counts as 'behind plan'.", unit="days")
     recheck_tolerance: float = P(0.05, ge=0, le=1, description="How far below its threshold an agreed plan may fall before a lead withdraws (status-quo bias).")
@@ -224,7 +229,7 @@ class Ownership(Strict):
     gap_fill: float = P(0.5, ge=0, le=1, description="Share of the misalignment productivity loss the PM recovers at full ownership by taking small tasks off the critical path.")
     replan_threshold: float = P(0.4, ge=0, le=1, description="Ownership above which the PM re-plans as soon as the burn-down predicts a slip.")
     overstep: float = P(0.5, ge=0, le=1, description="Chance per unit ownership that a technical PM dictates *how* (other archetypes: a tenth of it).")
-    overstep_trust_cost: float = P(0.03, ge=0, le=1, description="Engineering trust lost each time a technical PM micromanages a follow-up.")
+    overstep_trust_cost: float = P(0.03, ge=0, le=1, description="Engineering trust lost each time the PM micromanages while filling gaps (a technical PM ten times as often).")
 
 
 class Events(Strict):

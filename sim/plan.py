@@ -77,34 +77,41 @@ class PlanSpace:
         return self.n
 
     # ----------------------------------------------------------------- scores
-    def plan_effort(self, effort=None, done=None) -> np.ndarray:
-        """Remaining effort of every plan: scope effort times (1 + quality bar), minus work done."""
+    def plan_effort(self, effort=None, done=None, rows=None) -> np.ndarray:
+        """Remaining effort of every plan (or of ``rows``): scope effort times
+        (1 + quality bar), minus work done."""
+        r = slice(None) if rows is None else rows
         effort = self.effort if effort is None else effort
         done = np.zeros_like(effort) if done is None else done
-        return (self.mask * np.maximum(effort - done, 0.0)).sum(axis=1) * (1.0 + self.quality)
+        return (self.mask[r] * np.maximum(effort - done, 0.0)).sum(axis=1) * (1.0 + self.quality[r])
 
     def scores(self, *, today: int, capacity: float, productivity: float, deadline: int,
-               effort=None, risk=None, done=None) -> np.ndarray:
+               effort=None, risk=None, done=None, rows=None) -> np.ndarray:
         """Issue scores (plans x issues) for plans starting ``today``.
 
         ``effort``/``risk`` may be a believer's own estimates (a business PM
-        under-rates effort); ``done`` is the effort already spent per feature.
+        under-rates effort); ``done`` is the effort already spent per feature;
+        ``rows`` restricts the computation to some plans (default: all).
         """
+        r = slice(None) if rows is None else np.atleast_1d(rows)
+        mask, release, quality = self.mask[r], self.release[r], self.quality[r]
+        review, review_idx = self.review[r], self.review_idx[r]
+        n = len(mask)
         risk = self.risk if risk is None else risk
-        out = np.zeros((self.n, len(ISSUES)))
-        out[:, ISSUE_INDEX["value"]] = self.mask @ self.value / max(self.value.sum(), 1e-12)
-        early = (deadline - self.release) / deadline
+        out = np.empty((n, len(ISSUES)))
+        out[:, ISSUE_INDEX["value"]] = mask @ self.value / max(self.value.sum(), 1e-12)
+        early = (deadline - release) / deadline
         out[:, ISSUE_INDEX["schedule"]] = np.clip(np.where(early >= 0, 0.9 + 0.5 * early, 0.9 + 1.8 * early), 0.0, 1.0)
-        build_days = np.maximum(self.release - self.review - today, 0.0)
+        build_days = np.maximum(release - review - today, 0.0)
         supply = capacity * productivity * build_days
-        load = np.divide(self.plan_effort(effort, done), supply, out=np.full(self.n, np.inf), where=supply > 0)
+        load = np.divide(self.plan_effort(effort, done, r), supply, out=np.full(n, np.inf), where=supply > 0)
         out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
         qspan = self.qualities.max() - self.qualities.min()
-        out[:, ISSUE_INDEX["quality"]] = ((self.quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
-        residual = self.mask @ risk
-        covered = residual * (1.0 - self.review_coverage[self.review_idx])
+        out[:, ISSUE_INDEX["quality"]] = ((quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
+        residual = mask @ risk
+        covered = residual * (1.0 - self.review_coverage[review_idx])
         out[:, ISSUE_INDEX["safety"]] = 1.0 - covered / max(risk.sum(), 1e-12)
-        out[:, ISSUE_INDEX["novelty"]] = self.mask @ self.novelty / max(self.novelty.sum(), 1e-12)
+        out[:, ISSUE_INDEX["novelty"]] = mask @ self.novelty / max(self.novelty.sum(), 1e-12)
         out[:, ISSUE_INDEX["autonomy"]] = 1.0
         return out
 
@@ -133,23 +140,21 @@ def pareto_mask(U: np.ndarray) -> np.ndarray:
     """Boolean mask of the Pareto-optimal rows of U (plans x parties), exact.
 
     A row is dominated when another row is >= in every column and > in one.
+    Repeatedly take the lexicographically largest remaining row (nothing remaining can
+    dominate it, and nothing removed can either: whatever dominated a removed row would
+    dominate it too), keep it, and drop every remaining row it dominates in one
+    vectorised comparison: O(n * frontier size) array work.
     """
-    n = len(U)
-    order = np.lexsort(U.T[::-1])[::-1]  # descending lexicographic
-    keep = np.ones(n, bool)
-    frontier: list[int] = []
-    for i in order:
+    U = np.asarray(U, dtype=float)
+    keep = np.zeros(len(U), bool)
+    remaining = np.lexsort(U.T[::-1])[::-1]
+    while remaining.size:
+        i = remaining[0]
+        keep[i] = True
+        R = U[remaining[1:]]
         u = U[i]
-        dominated = False
-        for j in frontier:
-            v = U[j]
-            if np.all(v >= u) and np.any(v > u):
-                dominated = True
-                break
-        if not dominated:
-            frontier.append(i)
-        else:
-            keep[i] = False
+        dominated = np.all(R <= u, axis=1) & np.any(R < u, axis=1)
+        remaining = remaining[1:][~dominated]
     return keep
 
 

@@ -176,6 +176,10 @@ class Exchange(Tactic):
             reasons.append(f"PM spent {self.price:.2f} capital on a favour")
         else:
             reasons.append("PM had no capital left to trade")
+        if outcome == "commitment":
+            # a committed partner reciprocates: part of the favour comes back (assumption)
+            pm.capital = min(10.0, pm.capital + self.price / 2)
+            reasons.append("the favour was returned: PM earned back some capital")
 
 
 class Coalition(Tactic):

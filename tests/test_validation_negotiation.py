@@ -172,10 +172,6 @@ def test_random_organisation_is_a_valid_scenario():
     assert aligning_strategies() == ["consultative", "rational", "balanced"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "model bug reported to the lead: PMSimModel.dictation_choice breaks ties towards the lowest "
-    "quality bar, so a PM indifferent between quality bars still 'dictates' one, and the plan "
-    "(autonomy 0 for every lead) is dominated by its own proposal. Remove this marker once fixed."))
 def test_full_information_agreement_is_pareto_optimal_on_a_tie_instance():
     # random organisation #23 of the full run, where the PM's utility does not depend on the
     # quality bar (its weights ignore quality and every quality bar leaves feasibility at 1)

@@ -191,26 +191,8 @@ def brute_force_pareto(U: np.ndarray) -> np.ndarray:
     return ~(ge & gt).any(axis=0)
 
 
-def frontier_mask(U: np.ndarray) -> np.ndarray:
-    """Pareto-optimal rows of U, same definition as :func:`sim.plan.pareto_mask`, faster.
-
-    Repeatedly take the lexicographically largest remaining row (nothing remaining can
-    dominate it, and nothing removed can either: whatever dominated a removed row would
-    dominate it too), keep it, and drop every remaining row it dominates, in one
-    vectorised comparison. Cost O(n * frontier size) array work instead of a Python
-    loop over pairs; cross-checked against the brute force in :func:`plan_space_cases`.
-    """
-    U = np.asarray(U, dtype=float)
-    keep = np.zeros(len(U), bool)
-    remaining = np.lexsort(U.T[::-1])[::-1]
-    while remaining.size:
-        i = remaining[0]
-        keep[i] = True
-        R = U[remaining[1:]]
-        u = U[i]
-        dominated = np.all(R <= u, axis=1) & np.any(R < u, axis=1)
-        remaining = remaining[1:][~dominated]
-    return keep
+frontier_mask = pareto_mask
+"""The model's exact Pareto mask (sim.plan.pareto_mask), cross-checked against brute force here."""
 
 
 def brute_force_nash(U: np.ndarray, d: np.ndarray) -> tuple[float, list[int]]:
