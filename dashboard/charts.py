@@ -27,9 +27,9 @@ def department_scale(departments: list[str]) -> alt.Scale:
 def _deadline_rule(deadline: int, label: str = "deadline") -> alt.LayerChart:
     df = pd.DataFrame({"day": [deadline], "label": [f"{label} (day {deadline})"]})
     rule = alt.Chart(df).mark_rule(color="#d62728", strokeDash=[6, 4], strokeWidth=2).encode(
-        x="day:Q", tooltip=["label:N"])
+        x=alt.X("day:Q"), tooltip=[alt.Tooltip("label:N")])
     text = alt.Chart(df).mark_text(align="left", dx=4, dy=-6, color="#d62728", fontWeight="bold").encode(
-        x="day:Q", y=alt.value(10), text="label:N")
+        x=alt.X("day:Q"), y=alt.YValue(10), text=alt.Text("label:N"))
     return rule + text
 
 
@@ -40,7 +40,7 @@ def _phase_bands(ts: pd.DataFrame) -> alt.Chart:
     bands = (neg[neg["phase"] == "negotiating"].groupby("block")["day"].agg(["min", "max"]).reset_index())
     bands["label"] = "negotiating"
     return alt.Chart(bands).mark_rect(color="#999999", opacity=0.12).encode(
-        x="min:Q", x2="max:Q", tooltip=[alt.Tooltip("label:N", title="phase"),
+        x=alt.X("min:Q"), x2=alt.X2("max:Q"), tooltip=[alt.Tooltip("label:N", title="phase"),
                                         alt.Tooltip("min:Q", title="from day"), alt.Tooltip("max:Q", title="to day")])
 
 
@@ -58,8 +58,8 @@ def support_chart(ts: pd.DataFrame, departments: list[str], deadline: int) -> al
         x=alt.X("day:Q", title="day"),
         y=alt.Y("support:Q", title="support for the plan", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("department:N", scale=department_scale(departments), title="stakeholder"),
-        tooltip=["day:Q", "department:N", alt.Tooltip("support:Q", format=".2f")])
-    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#888", strokeDash=[2, 2]).encode(y="y:Q")
+        tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("support:Q", format=".2f")])
+    half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#888", strokeDash=[2, 2]).encode(y=alt.Y("y:Q"))
     return (_phase_bands(ts) + half + lines + _deadline_rule(deadline)).properties(
         title="Support for the plan, per stakeholder (grey: negotiating)", height=HEIGHT)
 
@@ -71,11 +71,11 @@ def trust_chart(ts: pd.DataFrame, departments: list[str]) -> alt.LayerChart:
         x=alt.X("day:Q", title="day"),
         y=alt.Y("trust:Q", title="trust", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("department:N", scale=department_scale(departments), title="trust in the PM of"),
-        tooltip=["day:Q", "department:N", alt.Tooltip("trust:Q", format=".2f")])
+        tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("trust:Q", format=".2f")])
     cross = ts[["day", "cross_trust"]].rename(columns={"cross_trust": "trust"})
     cross["series"] = "between departments (mean)"
     dashed = alt.Chart(cross).mark_line(color="#555", strokeDash=[5, 3]).encode(
-        x="day:Q", y="trust:Q", tooltip=["day:Q", "series:N", alt.Tooltip("trust:Q", format=".2f")])
+        x=alt.X("day:Q"), y=alt.Y("trust:Q"), tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("series:N"), alt.Tooltip("trust:Q", format=".2f")])
     return (lines + dashed).properties(
         title="Trust in the PM (dashed: trust between departments)", height=HEIGHT)
 
@@ -112,16 +112,16 @@ def burndown_chart(ts: pd.DataFrame, deadline: int) -> alt.LayerChart:
         y=alt.Y("effort:Q", title="engineer-days left"),
         color=alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(orient="top")),
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=scale.domain, range=[[1, 0], [5, 3]]), legend=None),
-        tooltip=["day:Q", "series:N", alt.Tooltip("effort:Q", format=".1f")])
+        tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("series:N"), alt.Tooltip("effort:Q", format=".1f")])
     layers = [_phase_bands(ts), lines, _deadline_rule(deadline)]
     release = ts["release_day"].dropna()
     if len(release):
         rel = int(release.iloc[-1])
         df_rel = pd.DataFrame({"day": [rel], "label": [f"planned release (day {rel})"]})
         layers.append(alt.Chart(df_rel).mark_rule(color="#2ca02c", strokeDash=[2, 2], strokeWidth=2).encode(
-            x="day:Q", tooltip=["label:N"]))
+            x=alt.X("day:Q"), tooltip=[alt.Tooltip("label:N")]))
         layers.append(alt.Chart(df_rel).mark_text(align="left", dx=4, dy=8, color="#2ca02c").encode(
-            x="day:Q", y=alt.value(24), text="label:N"))
+            x=alt.X("day:Q"), y=alt.YValue(24), text=alt.Text("label:N")))
     return alt.layer(*layers).properties(title="Burn-down of the agreed plan", height=HEIGHT)
 
 
@@ -150,19 +150,19 @@ def network_chart(snap: NetworkSnapshots, day: int) -> alt.LayerChart:
     x = alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-1.5, 1.5]))
     y = alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-1.5, 1.5]))
     edge_layer = alt.Chart(edges).mark_rule(strokeWidth=1.6, opacity=0.8).encode(
-        x=x, y=y, x2="x2:Q", y2="y2:Q",
+        x=x, y=y, x2=alt.X2("x2:Q"), y2=alt.Y2("y2:Q"),
         color=alt.Color("trust:Q", scale=alt.Scale(scheme="greys", domain=[0, 1]),
                         legend=alt.Legend(title="trust on a tie", orient="right", gradientLength=120)),
-        tooltip=["between:N", alt.Tooltip("trust:Q", format=".2f")])
+        tooltip=[alt.Tooltip("between:N"), alt.Tooltip("trust:Q", format=".2f")])
     node_layer = alt.Chart(nodes).mark_circle(opacity=1, stroke="#333", strokeWidth=0.8).encode(
         x=x, y=y, size=alt.Size("size:Q", legend=None, scale=None),
         color=alt.Color("support:Q", scale=alt.Scale(scheme=SUPPORT_SCHEME, domain=[0, 1]),
                         legend=alt.Legend(title="support for the plan", orient="right", gradientLength=120)),
-        tooltip=["label:N", alt.Tooltip("support:Q", format=".2f"), "stance:N"])
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("support:Q", format=".2f"), alt.Tooltip("stance:N")])
     named = nodes[nodes["role"] != "member"].copy()
     named["text"] = [lab if r == "PM" else (f"{d}" + (f" ({s})" if s else ""))
                      for lab, r, d, s in zip(named["label"], named["role"], named["department"], named["stance"])]
-    labels = alt.Chart(named).mark_text(dy=-18, fontSize=13, fontWeight="bold").encode(x=x, y=y, text="text:N")
+    labels = alt.Chart(named).mark_text(dy=-18, fontSize=13, fontWeight="bold").encode(x=x, y=y, text=alt.Text("text:N"))
     shown = len(nodes) - 1
     total = snap.total_nodes - 1
     sub = (f"all {total} people" if shown >= total else f"the {len(named) - 1} leads and a sample of "
@@ -204,13 +204,13 @@ def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: lis
         par = pd.DataFrame({"x": episode.frontier[:, ia], "y": episode.frontier[:, ib]})
         par["kind"] = "Pareto-optimal plan"
         layers.append(alt.Chart(par).mark_circle(size=28, color="#6baed6", opacity=0.7).encode(
-            x=ax_x, y=ax_y, tooltip=["kind:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")]))
+            x=ax_x, y=ax_y, tooltip=[alt.Tooltip("kind:N"), alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f")]))
         stair = frontier_2d(episode.frontier[:, [ia, ib]])
         layers.append(alt.Chart(pd.DataFrame({"x": stair[:, 0], "y": stair[:, 1]})).mark_line(
             color="#08519c", strokeWidth=2, interpolate="step-before").encode(x=ax_x, y=ax_y))
     res = pd.DataFrame({"x": [reservations.get(a, np.nan)], "y": [reservations.get(b, np.nan)]})
-    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x="x:Q"))
-    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(y="y:Q"))
+    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x=alt.X("x:Q")))
+    layers.append(alt.Chart(res).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(y=alt.Y("y:Q")))
     sel = offers
     if len(offers):
         sel = offers[offers["day"] >= episode.start_day]
@@ -220,16 +220,17 @@ def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: lis
         df = pd.DataFrame({"x": sel[f"u_{a}"].to_numpy(float), "y": sel[f"u_{b}"].to_numpy(float),
                            "day": sel["day"].to_numpy(), "by": sel["by"].to_numpy(),
                            "agreed": np.where(sel["agreed"].to_numpy(bool), "agreed", "rejected"),
+                           "size": np.where(sel["agreed"].to_numpy(bool), 420, 110),
                            "order": np.arange(len(sel))})
         layers.append(alt.Chart(df).mark_line(color="#444", strokeWidth=1, opacity=0.6).encode(
-            x=ax_x, y=ax_y, order="order:Q"))
+            x=ax_x, y=ax_y, order=alt.Order("order:Q")))
         layers.append(alt.Chart(df).mark_point(filled=True, size=110, stroke="#222", strokeWidth=0.7).encode(
             x=ax_x, y=ax_y,
             color=alt.Color("day:Q", scale=alt.Scale(scheme="viridis"), title="offer day"),
             shape=alt.Shape("agreed:N", scale=alt.Scale(domain=["rejected", "agreed"], range=["circle", "diamond"]),
                             title="offer"),
-            size=alt.condition("datum.agreed == 'agreed'", alt.value(420), alt.value(110)),
-            tooltip=["day:Q", alt.Tooltip("by:N", title="offered by"), "agreed:N",
+            size=alt.Size("size:Q", scale=None, legend=None),
+            tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("by:N", title="offered by"), alt.Tooltip("agreed:N"),
                      alt.Tooltip("x:Q", title=f"utility to {a}", format=".2f"),
                      alt.Tooltip("y:Q", title=f"utility to {b}", format=".2f")]))
     when = f"day {episode.frontier_day}" if episode.frontier_day is not None else "no offers"
@@ -251,12 +252,12 @@ def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservat
     pts = alt.Chart(df).mark_line(point=True).encode(
         x=alt.X("day:Q", title="day"), y=alt.Y("utility:Q", title="utility of the offer", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("department:N", scale=scale, title="stakeholder"),
-        tooltip=["day:Q", "department:N", alt.Tooltip("utility:Q", format=".2f")] +
-        (["by:N", "agreed:N"] if not offers.empty else []))
+        tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("utility:Q", format=".2f")] +
+        ([alt.Tooltip("by:N"), alt.Tooltip("agreed:N")] if not offers.empty else []))
     res = pd.DataFrame({"department": list(reservations), "utility": list(reservations.values())})
     rules = alt.Chart(res).mark_rule(strokeDash=[4, 3]).encode(
-        y="utility:Q", color=alt.Color("department:N", scale=scale, legend=None),
-        tooltip=["department:N", alt.Tooltip("utility:Q", title="reservation", format=".2f")])
+        y=alt.Y("utility:Q"), color=alt.Color("department:N", scale=scale, legend=None),
+        tooltip=[alt.Tooltip("department:N"), alt.Tooltip("utility:Q", title="reservation", format=".2f")])
     return (rules + pts).properties(title="Every offer's utility per stakeholder (dashes: reservation)", height=HEIGHT)
 
 
@@ -269,8 +270,8 @@ def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") ->
         x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y(f"{outcome}:Q", title=outcome.replace("_", " ")),
         color=alt.Color(f"{by}:N", legend=None))
     dots = base.mark_circle(size=26, opacity=0.7).encode(
-        x=alt.X(f"{by}:N", sort=None), y=f"{outcome}:Q", xOffset=alt.XOffset("jitter:Q"),
-        color=alt.Color(f"{by}:N", legend=None), tooltip=[f"{by}:N", alt.Tooltip(f"{outcome}:Q", format=".2f")]
+        x=alt.X(f"{by}:N", sort=None), y=alt.Y(f"{outcome}:Q"), xOffset=alt.XOffset("jitter:Q"),
+        color=alt.Color(f"{by}:N", legend=None), tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip(f"{outcome}:Q", format=".2f")]
     ).transform_calculate(jitter="(random() - 0.5) * 20")
     return (box + dots).properties(title=f"Distribution of {outcome.replace('_', ' ')} per variant", height=HEIGHT)
 
@@ -280,11 +281,11 @@ def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> al
     base = alt.Chart(stats)
     bars = base.mark_errorbar(ticks=True, thickness=2).encode(
         x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y("lo:Q", title=f"mean {outcome.replace('_', ' ')} (95% CI)"),
-        y2="hi:Q", color=alt.Color(f"{by}:N", legend=None))
+        y2=alt.Y2("hi:Q"), color=alt.Color(f"{by}:N", legend=None))
     pts = base.mark_point(filled=True, size=90).encode(
-        x=alt.X(f"{by}:N", sort=None), y="mean:Q", color=alt.Color(f"{by}:N", legend=None),
-        tooltip=[f"{by}:N", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
-                 alt.Tooltip("hi:Q", format=".3f"), "n:Q"])
+        x=alt.X(f"{by}:N", sort=None), y=alt.Y("mean:Q"), color=alt.Color(f"{by}:N", legend=None),
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
+                 alt.Tooltip("hi:Q", format=".3f"), alt.Tooltip("n:Q")])
     return (bars + pts).properties(title=f"Mean {outcome.replace('_', ' ')} with 95% confidence interval",
                                    height=HEIGHT)
 
@@ -297,8 +298,8 @@ def heatmap_chart(df: pd.DataFrame, x: str, y: str, outcome: str) -> alt.LayerCh
     base = alt.Chart(agg).encode(x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y, sort="descending"))
     rect = base.mark_rect().encode(color=alt.Color(f"{outcome}:Q", title=f"mean {outcome}",
                                                    scale=alt.Scale(scheme="viridis")),
-                                   tooltip=[f"{x}:O", f"{y}:O", alt.Tooltip(f"{outcome}:Q", format=".3f")])
-    text = base.mark_text(fontSize=11, color="white").encode(text="label:N")
+                                   tooltip=[alt.Tooltip(f"{x}:O"), alt.Tooltip(f"{y}:O"), alt.Tooltip(f"{outcome}:Q", format=".3f")])
+    text = base.mark_text(fontSize=11, color="white").encode(text=alt.Text("label:N"))
     return (rect + text).properties(title=f"Mean {outcome} over {x} and {y}", height=320)
 
 
@@ -315,8 +316,8 @@ def outcome_vs_factor_chart(df: pd.DataFrame, factor: str, outcome: str, color: 
     numeric = pd.api.types.is_numeric_dtype(stats[factor])
     xenc = alt.X(f"{factor}:{'Q' if numeric else 'N'}", title=factor)
     enc = {"color": alt.Color(f"{color}:N", title=color)} if color else {}
-    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x=xenc, y="lo:Q", y2="hi:Q", **enc)
+    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x=xenc, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), **enc)
     line = alt.Chart(stats).mark_line(point=True).encode(
         x=xenc, y=alt.Y("mean:Q", title=f"mean {outcome}"), **enc,
-        tooltip=keys + [alt.Tooltip("mean:Q", format=".3f"), "n:Q"])
+        tooltip=[alt.Tooltip(k) for k in keys] + [alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("n:Q")])
     return (band + line).properties(title=f"{outcome} against {factor} (band: 95% CI)", height=HEIGHT)

@@ -195,8 +195,9 @@ class _Recorder:
 
 
 def _drop_dominated(U: np.ndarray) -> np.ndarray:
-    """Indices of rows of U not dominated by the best-sum rows (a vectorised pre-filter
-    so that :func:`sim.plan.pareto_mask` only sees a few candidates on big plan spaces)."""
+    """Indices of rows of U not dominated by the best-sum rows: a vectorised pre-filter (one
+    pass per frontier plan) so that :func:`sim.plan.pareto_mask`, which compares every plan
+    with every frontier plan in Python, only sees the few candidates."""
     alive = np.arange(len(U))
     keep: list[int] = []
     while len(alive):
@@ -213,8 +214,7 @@ def frontier_and_cloud(model: PMSimModel) -> tuple[np.ndarray, np.ndarray]:
     sample of all valid plans for context."""
     U = model.true_utility_matrix()[model.valid_plans()]
     U = np.unique(U, axis=0)
-    candidates = _drop_dominated(U) if len(U) > 2000 else np.arange(len(U))
-    cand = U[candidates]
+    cand = U[_drop_dominated(U)]
     frontier = cand[pareto_mask(cand)]
     sampler = np.random.default_rng(0)
     cloud = U if len(U) <= CLOUD_POINTS else U[sampler.choice(len(U), CLOUD_POINTS, replace=False)]

@@ -111,7 +111,8 @@ def _fmt(step: float | None) -> str:
 
 def control(spec: ParamSpec) -> None:
     """One widget for one parameter (its value lives in session state under ``spec.key``)."""
-    k, common = spec.kind, dict(key=spec.key, help=spec.help)
+    # persist_state: the value outlives the widget while another group of parameters is shown
+    k, common = spec.kind, dict(key=spec.key, help=spec.help, persist_state="session")
     if k == "float":
         st.slider(spec.label, min_value=spec.minimum, max_value=spec.maximum, step=spec.step,
                   format=_fmt(spec.step), **common)
@@ -146,21 +147,22 @@ def sections(specs: list[ParamSpec]) -> dict[str, list[ParamSpec]]:
     return out
 
 
-def param_panel(specs: list[ParamSpec], groups: tuple[str, ...]) -> None:
-    """Tabs per group; inside, one expander per section (sub-sections as captions)."""
-    tabs = st.tabs(list(groups))
-    for tab, group in zip(tabs, groups):
-        mine = [s for s in specs if s.group == group]
-        by_top: dict[str, dict[str, list[ParamSpec]]] = {}
-        for title, items in sections(mine).items():
-            top, _, sub = title.partition(SUB)
-            by_top.setdefault(top, {})[sub] = items
-        with tab:
-            for i, (top, subs) in enumerate(by_top.items()):
-                with st.expander(top, expanded=(i == 0)):
-                    for sub in sorted(subs, key=bool):  # the section's own fields first
-                        if sub:
-                            note = subs[sub][0].note
-                            st.markdown(f"**{sub.capitalize()}**" + (f"  \n{note}" if note else ""))
-                        for spec in subs[sub]:
-                            control(spec)
+def param_panel(specs: list[ParamSpec], group: str) -> None:
+    """The controls of one group: one expander per section (sub-sections as captions).
+
+    Only the chosen group is drawn (a few dozen widgets instead of every parameter), which
+    keeps each rerun fast; the other groups' values persist in session state.
+    """
+    mine = [s for s in specs if s.group == group]
+    by_top: dict[str, dict[str, list[ParamSpec]]] = {}
+    for title, items in sections(mine).items():
+        top, _, sub = title.partition(SUB)
+        by_top.setdefault(top, {})[sub] = items
+    for i, (top, subs) in enumerate(by_top.items()):
+        with st.expander(top, expanded=(i == 0)):
+            for sub in sorted(subs, key=bool):  # the section's own fields first
+                if sub:
+                    note = subs[sub][0].note
+                    st.markdown(f"**{sub.capitalize()}**" + (f"  \n{note}" if note else ""))
+                for spec in subs[sub]:
+                    control(spec)

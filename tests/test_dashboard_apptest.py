@@ -50,9 +50,10 @@ def test_explore_first_view_shows_the_baseline_run():
 
 def test_explore_change_ownership_and_strategy_reruns_and_updates_the_link():
     at = page("explore.py")
-    at.slider(key="p:pm.ownership").set_value(0.9)
-    at.selectbox(key="p:pm.strategy").set_value("consultative")
-    at.button(key="run").click().run()
+    at.slider(key="p:pm.ownership").set_value(0.9).run()  # every change re-runs
+    assert metrics(at) == expected_cards({"pm.ownership": 0.9})
+    at.button_group(key="param_group").set_value("Strategy").run()
+    at.selectbox(key="p:pm.strategy").set_value("consultative").run()
     no_trouble(at)
     changes = {"pm.ownership": 0.9, "pm.strategy": "consultative"}
     assert metrics(at) == expected_cards(changes)
@@ -67,6 +68,8 @@ def test_explore_link_reproduces_the_view():
     no_trouble(at)
     assert at.selectbox(key="scenario_name").value == "deadline_crunch"
     assert at.slider(key="p:pm.ownership").value == pytest.approx(0.2)
+    assert at.session_state["p:departments.legal.responsiveness"] == pytest.approx(0.3)
+    at.button_group(key="param_group").set_value("Organisation").run()
     assert at.slider(key="p:departments.legal.responsiveness").value == pytest.approx(0.3)
     assert metrics(at) == expected_cards({"pm.ownership": 0.2, "departments.legal.responsiveness": 0.3},
                                          seed=4, scenario="deadline_crunch")
@@ -82,26 +85,25 @@ def test_explore_bad_link_values_are_reported_not_fatal():
 
 def test_explore_impossible_combination_shows_an_error_and_keeps_edits():
     at = page("explore.py")
-    at.slider(key="p:pm.ownership").set_value(0.8)
-    at.number_input(key="p:project.horizon").set_value(30)
-    at.button(key="run").click().run()
+    at.slider(key="p:pm.ownership").set_value(0.8).run()
+    ok = metrics(at)
+    at.button_group(key="param_group").set_value("Project").run()
+    at.number_input(key="p:project.horizon").set_value(30).run()
     no_trouble(at)
     assert any("horizon (30) must be at least the deadline (60)" in e.value for e in at.error)
-    assert at.slider(key="p:pm.ownership").value == pytest.approx(0.8)
+    assert at.session_state["p:pm.ownership"] == pytest.approx(0.8)
     assert at.number_input(key="p:project.horizon").value == 30
-    assert metrics(at) == expected_cards({})  # the last run that worked stays on screen
+    assert metrics(at) == ok  # the last run that worked stays on screen
     # a list that cannot be read
-    at.number_input(key="p:project.horizon").set_value(120)
-    at.text_input(key="p:project.review_days").set_value("2, x, 10")
-    at.button(key="run").click().run()
+    at.number_input(key="p:project.horizon").set_value(120).run()
+    at.text_input(key="p:project.review_days").set_value("2, x, 10").run()
     no_trouble(at)
     assert any("'x' is not an integer" in e.value for e in at.error)
 
 
 def test_explore_switching_scenario_resets_parameters_and_story_filters_work():
     at = page("explore.py")
-    at.slider(key="p:pm.ownership").set_value(1.0)
-    at.button(key="run").click().run()
+    at.slider(key="p:pm.ownership").set_value(1.0).run()
     at.selectbox(key="scenario_name").set_value("blame_culture").run()
     no_trouble(at)
     expected = load_library("blame_culture").pm.ownership

@@ -86,14 +86,13 @@ with st.sidebar:
                           "`extends` may name a library scenario.")
     if ss.get("upload_error"):
         st.error(f"Could not use the uploaded file: {ss['upload_error']}", icon=":material/error:")
-    with st.form("parameters", border=False):
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
-                        help="The run's random seed: the same scenario, parameters and seed give the same run.")
-        st.form_submit_button("Run simulation", type="primary", key="run", icon=":material/play_arrow:",
-                               width="stretch")
-        st.caption("Change parameters in the tabs, then press **Run simulation**. Hover over the "
-                   ":material/help: icons for what each parameter means.")
-        ui.param_panel(specs, GROUPS)
+    st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                    help="The run's random seed: the same scenario, parameters and seed give the same run.")
+    st.markdown("**Parameters** - every change re-runs the simulation. Hover over :material/help: for "
+                "what a parameter means.")
+    group = st.segmented_control("Parameter group", GROUPS, key="param_group", required=True, default=GROUPS[0],
+                                 label_visibility="collapsed")
+    ui.param_panel(specs, group)
     st.button("Reset parameters to the scenario's values", on_click=_reset, key="reset")
 
 # ------------------------------------------------------------------------- main area
