@@ -19,6 +19,7 @@ import numpy as np
 
 @dataclass
 class Build:
+    utilities: dict[str, float]  # each lead's true utility of the plan on the day it was agreed
     plan: int
     dictated: bool
     release: int
@@ -100,7 +101,7 @@ def execution_day(model) -> None:
     b: Build = model.build
     progress = build_day(model)
     if remaining_effort(model, b) <= 1e-9 and progress <= 0:
-        legal = model.lead_by_name("legal")
+        legal = model.reviewer()
         if b.review_left > 0:
             if legal is None or model.rng.random() < model.answer_chance(legal):
                 b.review_left -= 1
@@ -125,7 +126,7 @@ def projected_finish(model, b: Build) -> float:
     """Burn-down forecast: today + remaining build at recent velocity + expected review days."""
     remaining = remaining_effort(model, b)
     velocity = max(sum(l.capacity for l in model.leads) * model.velocity_factor, 1e-6)
-    legal = model.lead_by_name("legal")
+    legal = model.reviewer()
     p = model.answer_chance(legal) if legal is not None else 1.0
     return model.day + remaining / velocity + b.review_left / max(p, 0.05)
 

@@ -170,7 +170,20 @@ class PMSimModel(mesa.Model):
         effort = self.effort if believer == "true" else self.effort * self.pm.profile.effort_bias
         return dict(today=self.day, capacity=sum(l.capacity for l in self.leads),
                     productivity=self.velocity_factor, deadline=p.project.deadline, effort=effort,
-                    risk=self.risk, done=self.done * (effort / self.effort))
+                    risk=self.risk, done=self.done * (effort / self.effort),
+                    review_pace=self.review_pace())
+
+    def reviewer(self) -> StakeholderAgent | None:
+        """The veto holder whose hard limit is safety (legal by default) reviews before release."""
+        return next((l for l in self.leads if l.params.hard_limit == "safety"), None)
+
+    def review_pace(self) -> float:
+        """Expected calendar days per review day (everyone plans with the reviewer's inertia)."""
+        key = ("pace", self.day, self._version)
+        if key not in self._cache:
+            r = self.reviewer()
+            self._cache[key] = 1.0 / max(self.answer_chance(r, plain=True), 0.05) if r is not None else 1.0
+        return self._cache[key]
 
     def _scores(self, believer: str = "true") -> np.ndarray:
         """Issue scores of every plan today, as the truth or as the PM believes (cached per day)."""
@@ -274,14 +287,14 @@ class PMSimModel(mesa.Model):
         total = sum(l.capacity for l in builders)
         return sum(l.support * l.capacity for l in builders) / total
 
-    def answer_chance(self, lead: StakeholderAgent) -> float:
+    def answer_chance(self, lead: StakeholderAgent, plain: bool = False) -> float:
         """Daily chance a lead answers: its responsiveness, scaled down by low trust in the PM
         and across departments, scaled up when the PM follows up."""
         cross = self.org.inter_department_trust()[lead.index]
         others = np.delete(cross, lead.index) if len(cross) > 1 else cross
         cross_trust = float(np.nanmean(others)) if np.isfinite(others).any() else 1.0
         p = lead.answer_chance() * (0.4 + 0.6 * cross_trust)
-        if self.followed_up_today:
+        if self.followed_up_today and not plain:
             p *= 1.0 + self.params.ownership.follow_up * self.pm.ownership
         return min(1.0, p)
 
@@ -359,7 +372,8 @@ class PMSimModel(mesa.Model):
         self.phase = "executing"
         self.last_agreement_day = self.day
         prev = self.build
-        self.build = ex.Build(plan=plan, dictated=dictated, release=int(self.plans.release[plan]),
+        self.build = ex.Build(utilities={l.department: l.utility(plan, dictated) for l in self.leads},
+                              plan=plan, dictated=dictated, release=int(self.plans.release[plan]),
                               quality=float(self.plans.quality[plan]),
                               review_left=int(self.plans.review[plan]),
                               mask=self.plans.mask[plan].copy(),

@@ -86,12 +86,14 @@ class PlanSpace:
         return (self.mask[r] * np.maximum(effort - done, 0.0)).sum(axis=1) * (1.0 + self.quality[r])
 
     def scores(self, *, today: int, capacity: float, productivity: float, deadline: int,
-               effort=None, risk=None, done=None, rows=None) -> np.ndarray:
+               effort=None, risk=None, done=None, rows=None, review_pace: float = 1.0) -> np.ndarray:
         """Issue scores (plans x issues) for plans starting ``today``.
 
         ``effort``/``risk`` may be a believer's own estimates (a business PM
         under-rates effort); ``done`` is the effort already spent per feature;
-        ``rows`` restricts the computation to some plans (default: all).
+        ``rows`` restricts the computation to some plans (default: all);
+        ``review_pace`` is the expected calendar days per day of legal review (1 /
+        the reviewer's daily answer chance), so slow reviewers leave less time to build.
         """
         r = slice(None) if rows is None else np.atleast_1d(rows)
         mask, release, quality = self.mask[r], self.release[r], self.quality[r]
@@ -102,7 +104,7 @@ class PlanSpace:
         out[:, ISSUE_INDEX["value"]] = mask @ self.value / max(self.value.sum(), 1e-12)
         early = (deadline - release) / deadline
         out[:, ISSUE_INDEX["schedule"]] = np.clip(np.where(early >= 0, 0.9 + 0.5 * early, 0.9 + 1.8 * early), 0.0, 1.0)
-        build_days = np.maximum(release - review - today, 0.0)
+        build_days = np.maximum(release - review * review_pace - today, 0.0)
         supply = capacity * productivity * build_days
         load = np.divide(self.plan_effort(effort, done, r), supply, out=np.full(n, np.inf), where=supply > 0)
         out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)

@@ -84,7 +84,9 @@ def summarise(model) -> dict:
     ref = model.build if model.build is not None else None
     utils = []
     for lead in model.leads:
-        u = lead.utility(ref.plan, ref.dictated) if ref is not None else np.nan
+        # satisfaction is judged as of agreement: later the schedule and feasibility scores of
+        # any plan decay simply because time has passed
+        u = ref.utilities[lead.department] if ref is not None else np.nan
         out[f"utility_{lead.department}"] = u
         out[f"trust_{lead.department}_start"] = model.initial_trust[lead.department]
         out[f"trust_{lead.department}_end"] = lead.trust
