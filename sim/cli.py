@@ -365,12 +365,12 @@ def schema_command() -> None:
 def from_map_command(
     csv_file: Path = typer.Argument(..., metavar="MAP.csv", help="Stakeholder map: name, department, power, interest, attitude, listens_to."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scenario here (default: print it)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Scenario name (default: the map's file name)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Scenario name (default: the output's file name, else the map's)."),
 ) -> None:
     """Turn a stakeholder map (CSV) into a scenario file (TOML). Columns: see docs/scenarios.md."""
     from sim.stakeholder_map import convert
 
-    text, sc = convert(csv_file, name=name)
+    text, sc = convert(csv_file, name=name or (output.stem if output is not None else None))
     if output is None:
         typer.echo(text, nl=False)
         return
