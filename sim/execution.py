@@ -1,12 +1,14 @@
 """Building the agreed plan: capacity, productivity, waiting on people, slips.
 
-Each day engineering supplies ``capacity`` effort (less while an incident pulls it).
-Progress is ``capacity * productivity``, where productivity falls with engineering's
-misalignment (low support for the plan), is partly recovered by a PM filling gaps,
+Each day the departments with capacity (engineering by default, the *builder*) supply
+their effort (less while an incident pulls it). Progress is ``capacity * productivity``,
+where productivity falls with the builders' misalignment (low support for the plan),
+is partly recovered by a PM filling gaps, loses a share to rework at low quality bars,
 and drops while work waits on sales' input. Progress can never exceed the capacity
-available that day. When the build is done, legal reviews for the plan's review days;
-each day of review happens only if legal answers that day. Answer chances fall with
-trust (collaboration inertia) and rise when the PM follows up.
+available that day. When the build is done, the *reviewer* (the veto holder whose hard
+limit is safety: legal by default) reviews for the plan's review days; each day of
+review happens only if the reviewer answers that day. Answer chances fall with trust
+(collaboration inertia) and rise when the PM follows up.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def execution_day(model) -> None:
             veto = legal.veto_reason(b.plan, b.dictated) if legal is not None else None
             if veto:
                 model.log("objection", f"legal refused to sign off: {veto}", actor="legal")
-                model.blame_round("legal refused sign-off", culprit="legal")
+                model.blame_round(f"{legal.department} refused sign-off", culprit=legal.department)
                 model.renegotiate(f"legal refused sign-off ({veto})")
                 return
             model.deliver()
@@ -138,7 +140,7 @@ def check_schedule(model, b: Build) -> None:
     if model.day > b.release and not b.missed_release:
         b.missed_release = True
         model.log("slip", f"release day {b.release} passed without delivery", actor="PM")
-        model.blame_round("missed release", culprit="engineering")
+        model.blame_round("missed release", culprit=model.builder().department)
         model.renegotiate(f"release day {b.release} missed")
         return
     finish = projected_finish(model, b)
@@ -147,7 +149,7 @@ def check_schedule(model, b: Build) -> None:
             b.behind = True
             model.log("slip", f"burn-down predicts day {finish:.0f} against release day {b.release}",
                       actor="engineering")
-            model.blame_round("predicted slip", culprit="engineering")
+            model.blame_round("predicted slip", culprit=model.builder().department)
         if (pm.ownership >= model.params.ownership.replan_threshold and pm.wants()
                 and model.day < b.release
                 and model.day - model.last_agreement_day >= ex.replan_cooldown):

@@ -1,7 +1,7 @@
 """The PM-without-authority model: one Mesa model, one step per working day.
 
-Daily order (MODEL.md section 3): shocks -> PM acts (ownership duties, then tactics
-within its attention) -> negotiation round (while there is no agreed plan) -> social
+Daily order (MODEL.md section 3): the PM's attention is renewed -> shocks -> PM acts
+(ownership duties, then tactics within its attention) -> negotiation round (while there is no agreed plan) -> social
 influence (Friedkin-Johnsen on the organisation network) -> execution -> end check ->
 data collection. The model does no I/O; :func:`sim.run` wraps it.
 """
@@ -175,7 +175,7 @@ class PMSimModel(mesa.Model):
 
     def reviewer(self) -> StakeholderAgent | None:
         """The veto holder whose hard limit is safety (legal by default) reviews before release."""
-        return next((l for l in self.leads if l.params.hard_limit == "safety"), None)
+        return next((l for l in self.leads if l.veto and l.params.hard_limit == "safety"), None)
 
     def review_pace(self) -> float:
         """Expected calendar days per review day (everyone plans with the reviewer's inertia)."""

@@ -8,17 +8,20 @@ Protocol (one round per day while there is no agreed plan):
    min(0, u_k - r_k)`` over the leads, computed with its *beliefs* about their
    priorities and reservations (ties go to the PM's own utility). This score rises in
    every lead's utility, so with true beliefs the choice is Pareto-optimal.
-2. Decision rights: the *how* (quality bar) is engineering's. Engineering fills in
-   its preferred quality bar for that scope, unless the PM dictates one (a PM who
-   oversteps): then the plan's autonomy score is 0 and engineering's trust in the PM
-   drops by ``negotiation.overstep_trust_cost``. The PM has no veto and no command.
+2. Decision rights: the *how* (quality bar) is the builder's (the first department
+   with capacity: engineering by default). The builder fills in its preferred quality
+   bar for that scope, unless the PM dictates one: a PM who strictly prefers another
+   bar and oversteps (chance ``ownership.overstep * ownership``, a tenth of it for
+   non-technical PMs). Then the plan's autonomy score is 0 and the builder's trust in
+   the PM drops by ``negotiation.overstep_trust_cost``. The PM has no veto and no command.
 3. Every lead answers accept or object. Veto holders object outright when the plan
-   breaks their hard limit (engineering: feasibility; legal: safety).
+   breaks their hard limit (``Department.hard_limit``; engineering: feasibility,
+   legal: safety); the PM remembers announced limits and stops proposing such plans.
 4. The plan is agreed when every veto holder and at least ``quorum`` of all leads
    accept.
 5. Otherwise the most salient objector counters with its own best plan among those
    the PM could still accept; the PM hears the counter (and learns a little about
-   that lead's priorities), and if the counter meets its aspiration it is put to
+   that lead's priorities and reservation), and if the counter meets its aspiration it is put to
    every lead at once (the alternating offer); agreed under the same rule.
 6. With no agreement after ``negotiation.max_days`` the effort is abandoned.
 """

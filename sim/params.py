@@ -183,7 +183,7 @@ class PM(Strict):
         json_schema_extra={"source": "modelling choice (structural)"})
     attention: int = P(4, ge=1, le=50, description="Interactions the PM can afford per day.", unit="interactions/day")
     capital: float = P(1.0, ge=0, le=10, description="Relationship capital (goodwill) at the start.")
-    belief_noise: float = P(0.3, ge=0, le=1, description="How wrong the PM's initial beliefs about stakeholders' priorities are (0 = full information).")
+    belief_noise: float = P(0.3, ge=0, le=1, description="How wrong the PM's initial beliefs about stakeholders' priorities and reservations are (0 = full information).")
     reservation: float = P(0.3, ge=0, le=1, description="Lowest own utility the PM will concede to.")
 
 
@@ -195,19 +195,19 @@ class Negotiation(Strict):
     quorum: float = P(0.66, ge=0, le=1, description="Share of leads that must accept (veto holders always must).")
     support_weight: float = P(0.2, ge=0, le=1, description="How much a lead's network support shifts its acceptance threshold.")
     stakeholder_concession: float = P(0.12, ge=0, le=0.5, description="How far a flexible lead's threshold falls by the negotiation deadline (scaled by 1 - stubbornness).")
-    feasibility_veto: float = P(0.15, ge=0, le=1, description="Engineering vetoes plans whose feasibility score is below this.")
-    safety_veto: float = P(0.35, ge=0, le=1, description="Legal vetoes release when the plan's safety score is below this.")
+    feasibility_veto: float = P(0.15, ge=0, le=1, description="A veto holder with hard_limit 'feasibility' (engineering) rejects plans whose feasibility score is below this.")
+    safety_veto: float = P(0.35, ge=0, le=1, description="A veto holder with hard_limit 'safety' (legal) rejects plans, and refuses sign-off, when the safety score is below this.")
     belief_learning: float = P(0.5, ge=0, le=1, description="Share of the belief error a consultation removes.",
                                source="assumed; consultation reveals priorities (Yukl 2013)")
     counter_learning: float = P(0.15, ge=0, le=1, description="Share of belief error removed by hearing a counter-offer.")
-    overstep_trust_cost: float = P(0.08, ge=0, le=1, description="Engineering trust in the PM lost when a proposal dictates *how*.")
+    overstep_trust_cost: float = P(0.08, ge=0, le=1, description="The builder's (engineering's) trust in the PM lost when a proposal dictates *how*.")
 
 
 class Execution(Strict):
     """Building the agreed plan."""
 
     productivity: float = P(0.9, ge=0.05, le=1, description="Share of capacity turned into progress when fully aligned.")
-    misalignment_loss: float = P(0.5, ge=0, le=1, description="Productivity lost when engineering's support is zero.")
+    misalignment_loss: float = P(0.5, ge=0, le=1, description="Productivity lost when the builders' (engineering's) support is zero.")
     rework: float = P(0.15, ge=0, le=1, description="Share of progress lost to rework at the lowest quality bar (none at the highest).",
                       source="assumed; technical debt and rework (Cunningham 1992 metaphor), size assumed")
     blocked_share: float = P(0.6, ge=0, le=1, description="Share of capacity idle while waiting on sales' input.")
@@ -229,7 +229,7 @@ class Ownership(Strict):
     gap_fill: float = P(0.5, ge=0, le=1, description="Share of the misalignment productivity loss the PM recovers at full ownership by taking small tasks off the critical path.")
     replan_threshold: float = P(0.4, ge=0, le=1, description="Ownership above which the PM re-plans as soon as the burn-down predicts a slip.")
     overstep: float = P(0.5, ge=0, le=1, description="Chance per unit ownership that a technical PM dictates *how* (other archetypes: a tenth of it).")
-    overstep_trust_cost: float = P(0.03, ge=0, le=1, description="Engineering trust lost each time the PM micromanages while filling gaps (a technical PM ten times as often).")
+    overstep_trust_cost: float = P(0.03, ge=0, le=1, description="The builder's (engineering's) trust lost each time the PM micromanages while filling gaps (a technical PM ten times as often).")
 
 
 class Events(Strict):

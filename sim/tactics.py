@@ -157,7 +157,8 @@ class InspirationalAppeal(Tactic):
 
 
 class Exchange(Tactic):
-    """Trades favours: spends relationship capital; without capital it backfires."""
+    """Trades favours: spends relationship capital (a committed partner returns half of
+    it); without capital it backfires."""
 
     name = "exchange"
     label = "exchange"
@@ -176,7 +177,7 @@ class Exchange(Tactic):
             reasons.append(f"PM spent {self.price:.2f} capital on a favour")
         else:
             reasons.append("PM had no capital left to trade")
-        if outcome == "commitment":
+        if outcome == "commitment" and pm.capital_spent > 0 and reasons[-1].startswith("PM spent"):
             # a committed partner reciprocates: part of the favour comes back (assumption)
             pm.capital = min(10.0, pm.capital + self.price / 2)
             reasons.append("the favour was returned: PM earned back some capital")
