@@ -122,7 +122,9 @@ def build_graph(departments: list[Department], net: Network, rnd: random.Random)
         probs = block_probabilities(departments, net)
         nonempty = [i for i, s in enumerate(sizes) if s > 0]
         sbm = nx.stochastic_block_model([sizes[i] for i in nonempty],
-                                        [[float(probs[i, j]) for j in nonempty] for i in nonempty],
+                                        # p so small that 1 - p == 1 is 0 in effect (networkx divides by log(1 - p))
+                                        [[float(probs[i, j]) if 1.0 - probs[i, j] < 1.0 else 0.0 for j in nonempty]
+                                         for i in nonempty],
                                         seed=rnd, sparse=True)
         offset = 1 + D
         G.add_edges_from((offset + u, offset + v) for u, v in sbm.edges())
