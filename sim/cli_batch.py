@@ -54,11 +54,15 @@ def sweep(
 ) -> None:
     """Run (or resume) a sweep: every design point x replication, results as Parquet."""
     from sim.batch.runner import SweepInterrupted, run_experiment
-    from sim.batch.spec import ExperimentError, load_and_prepare
+    from sim.batch.spec import ExperimentError, load_experiment, prepare
 
     client = None
     try:
-        prepared = load_and_prepare(file)
+        spec = load_experiment(file)
+        executor = None
+        if scheduler and not dry_run:
+            client, executor = _dask_executor(scheduler, connect_timeout)
+        prepared = prepare(spec, file)
         target = out if out is not None else Path("results") / prepared.spec.name
         n_cores = workers or os.cpu_count() or 1
         if dry_run:
@@ -68,9 +72,6 @@ def sweep(
                        f"({prepared.design.method}); about {est:.0f} s on {n_cores} local workers "
                        f"(one run ~{(prepared.probe_seconds or 0) * 1000:.0f} ms) -> {target}")
             return
-        executor = None
-        if scheduler:
-            client, executor = _dask_executor(scheduler, connect_timeout)
         report = run_experiment(prepared, target, executor=executor, workers=workers, chunk_size=chunk_size,
                                 flush_seconds=flush_seconds, flush_runs=flush_runs,
                                 progress=progress and sys.stderr.isatty())
@@ -117,11 +118,14 @@ def report(
             typer.echo("global sensitivity (SALib):")
             sens = files.sensitivity
             key = "ST" if "ST" in sens else ("mu_star" if "mu_star" in sens else "S1")
-            for o, grp in sens.groupby("outcome", sort=False):
+            by = ["outcome", "cell"] if "cell" in sens else ["outcome"]
+            for k, grp in sens.groupby(by, sort=False):
+                o, cell = (k if isinstance(k, tuple) else (k,)) + (("",) if len(by) == 1 else ())
                 if outcome and o not in outcome:
                     continue
                 parts = ", ".join(f"{r.factor} {getattr(r, key):.2f}" for r in grp.itertuples())
-                typer.echo(f"  {o} ({grp['method'].iloc[0]} {key}): {parts}")
+                where = f" [{cell}]" if cell else ""
+                typer.echo(f"  {o}{where} ({grp['method'].iloc[0]} {key}): {parts}")
         for n in files.notes:
             typer.echo(f"  note: {n}")
         typer.echo(f"wrote {files.summary_csv}, {len(files.plots)} plots and {files.html}")

@@ -109,8 +109,21 @@ def test_a_results_dir_of_another_experiment_is_refused(two_worker_results, tmp_
         run_experiment(load_and_prepare(p), out, workers=1, progress=False)
     # the same experiment again is a no-op resume
     again = run_experiment(load_and_prepare(tiny(tmp_path, timeseries=True)), out, workers=1, progress=False)
-    assert again.ran == 0 and again.done == 12
+    assert again.ran == 0 and again.done == 12 and again.warnings == []
     assert read_manifest(out)["n_runs"] == 12
+
+
+def test_resuming_after_the_model_changed_warns(tmp_path):
+    import json
+
+    prepared = load_and_prepare(tiny(tmp_path))
+    out = tmp_path / "out"
+    run_experiment(prepared, out, workers=1, progress=False)
+    man = json.loads((out / "manifest.json").read_text())
+    man["code_fingerprint"] = "0" * 16  # as if written by another version of the model
+    (out / "manifest.json").write_text(json.dumps(man))
+    report = run_experiment(prepared, out, workers=1, progress=False)
+    assert report.ran == 0 and "model's code changed" in report.text()
 
 
 def test_resume_after_kill_9_of_a_real_sweep(tmp_path):

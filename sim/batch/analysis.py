@@ -30,6 +30,8 @@ from sim.batch.store import read_design, read_manifest, read_runs
 
 META = {"run_id", "point", "replication", "seed", "error", "duration_s"}
 MAX_CATEGORIES = 8
+RBD_FAST_MIN = 100
+"""Fewer sampled points than this give RBD-FAST indices too noisy to report."""
 DEFAULT_SHOWN = ("delivered", "on_time", "slip_days", "delivered_value", "trust_change", "satisfaction")
 
 
@@ -190,17 +192,15 @@ def _problem(man: dict) -> dict | None:
             "bounds": [list(map(float, b)) for b in prob["bounds"]]}
 
 
-def _numeric_X(res: Results) -> tuple[dict, np.ndarray] | None:
-    """Design matrix of a plain LHS/Sobol design in factor units (choices as level index)."""
+def _numeric_X(res: Results, design: pd.DataFrame) -> tuple[dict, np.ndarray]:
+    """Sample matrix of a plain LHS/Sobol design in factor units (choices as level index + 0.5)."""
     man = res.manifest
     sampled = man.get("sampled") or []
-    if not sampled or len(sampled) != len(res.factors):
-        return None  # crossed with a grid: no single sample to analyse
     spec = man["spec"]["factors"]
     cols, bounds = [], []
     for name in sampled:
         f = spec[name]
-        s = res.design[name]
+        s = design[name]
         if isinstance(f, dict) and "values" in f:
             levels = [str(v) for v in f["values"]]
             cols.append(s.map(lambda v: levels.index(str(v))).astype(float).to_numpy() + 0.5)
@@ -208,7 +208,20 @@ def _numeric_X(res: Results) -> tuple[dict, np.ndarray] | None:
         else:
             cols.append(s.astype(float).to_numpy())
             bounds.append([float(f["low"]), float(f["high"])])
-    return ({"num_vars": len(sampled), "names": sampled, "bounds": bounds}, np.column_stack(cols))
+    return {"num_vars": len(sampled), "names": list(sampled), "bounds": bounds}, np.column_stack(cols)
+
+
+def _cells(res: Results) -> list[tuple[str, np.ndarray]]:
+    """Design points grouped by the values of the grid (list) factors crossed with a sample."""
+    sampled = set(res.manifest.get("sampled") or [])
+    grid = [f for f in res.factors if f not in sampled]
+    if not grid:
+        return [("", res.design["point"].to_numpy())]
+    out = []
+    for key, grp in res.design.groupby(grid, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        out.append((", ".join(f"{f}={v}" for f, v in zip(grid, key)), grp["point"].to_numpy()))
+    return out
 
 
 def sensitivity(res: Results, outcomes: list[str] | None = None, seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
@@ -226,51 +239,60 @@ def sensitivity(res: Results, outcomes: list[str] | None = None, seed: int = 0) 
     means = Y.groupby("point").mean().reindex(range(int(man["n_points"])))
     notes: list[str] = []
     rows: list[dict] = []
+    cells: list[tuple[str, np.ndarray]] = [("", np.arange(int(man["n_points"])))]
     if method in ("sobol_indices", "morris"):
         problem = _problem(man)
         X = res.design[[f"x:{n}" for n in problem["names"]]].to_numpy(dtype=float)
     elif method in ("lhs", "sobol"):
-        got = _numeric_X(res)
-        if got is None:
-            return pd.DataFrame(), ["sensitivity: the sample is crossed with a grid; analyse it per grid cell"]
-        problem, X = got
+        cells = _cells(res)
+        problem, X = _numeric_X(res, res.design)
     else:
         return pd.DataFrame(), []
     second = bool(man["spec"]["design"].get("second_order"))
     levels = int(man["spec"]["design"].get("levels", 4))
     for col in means.columns:
-        y = means[col].to_numpy(dtype=float)
-        if not np.all(np.isfinite(y)):
-            notes.append(f"{col}: not analysed ({int((~np.isfinite(y)).sum())} design points without a value)")
-            continue
-        if np.ptp(y) == 0:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if method == "sobol_indices":
-                from SALib.analyze import sobol
-
-                Si = sobol.analyze(problem, y, calc_second_order=second, seed=seed, print_to_console=False)
-                for j, name in enumerate(problem["names"]):
-                    rows.append({"method": "sobol", "outcome": col, "factor": name,
-                                 "S1": Si["S1"][j], "S1_conf": Si["S1_conf"][j],
-                                 "ST": Si["ST"][j], "ST_conf": Si["ST_conf"][j]})
-            elif method == "morris":
-                from SALib.analyze import morris
-
-                Si = morris.analyze(problem, X, y, num_levels=levels, seed=seed, print_to_console=False)
-                for j, name in enumerate(problem["names"]):
-                    rows.append({"method": "morris", "outcome": col, "factor": name,
-                                 "mu": float(Si["mu"][j]), "mu_star": float(Si["mu_star"][j]),
-                                 "sigma": float(Si["sigma"][j]), "mu_star_conf": float(Si["mu_star_conf"][j])})
-            else:
-                from SALib.analyze import rbd_fast
-
-                Si = rbd_fast.analyze(problem, X, y, seed=seed, print_to_console=False)
-                for j, name in enumerate(problem["names"]):
-                    rows.append({"method": "rbd_fast", "outcome": col, "factor": name,
-                                 "S1": float(Si["S1"][j]), "S1_conf": float(Si["S1_conf"][j])})
+        for cell, points in cells:
+            y = means[col].to_numpy(dtype=float)[points]
+            label = f"{col} [{cell}]" if cell else col
+            if not np.all(np.isfinite(y)):
+                notes.append(f"{label}: not analysed ({int((~np.isfinite(y)).sum())} design points without a value)")
+                continue
+            if np.ptp(y) == 0:
+                continue
+            if method in ("lhs", "sobol") and len(y) < RBD_FAST_MIN:
+                note = f"RBD-FAST sensitivity needs at least {RBD_FAST_MIN} sampled points per grid cell (have {len(y)})"
+                if note not in notes:
+                    notes.append(note)
+                continue
+            base = {"outcome": col, **({"cell": cell} if cell else {})}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows.extend(_salib(method, problem, X[points], y, base, second, levels, seed))
     return pd.DataFrame(rows), notes
+
+
+def _salib(method, problem, X, y, base, second, levels, seed) -> list[dict]:
+    names = problem["names"]
+    if method == "sobol_indices":
+        from SALib.analyze import sobol
+
+        Si = sobol.analyze(problem, y, calc_second_order=second, seed=seed, print_to_console=False)
+        return [{"method": "sobol", **base, "factor": n, "S1": float(Si["S1"][j]),
+                 "S1_conf": float(Si["S1_conf"][j]), "ST": float(Si["ST"][j]), "ST_conf": float(Si["ST_conf"][j])}
+                for j, n in enumerate(names)]
+    if method == "morris":
+        from SALib.analyze import morris
+
+        Si = morris.analyze(problem, X, y, num_levels=levels, seed=seed, print_to_console=False)
+        return [{"method": "morris", **base, "factor": n, "mu": float(Si["mu"][j]),
+                 "mu_star": float(Si["mu_star"][j]), "sigma": float(Si["sigma"][j]),
+                 "mu_star_conf": float(Si["mu_star_conf"][j])} for j, n in enumerate(names)]
+    from SALib.analyze import rbd_fast
+
+    M = max(1, min(10, (len(y) - 1) // 2 - 1))  # RBD-FAST needs more samples than 2M harmonics
+    Si = rbd_fast.analyze(problem, X, y, M=M, seed=seed, print_to_console=False)
+    return [{"method": "rbd_fast", **base, "factor": n, "S1": float(Si["S1"][j]),
+             "S1_conf": float(Si["S1_conf"][j])} for j, n in enumerate(names)]
 
 
 # ------------------------------------------------------------------- report

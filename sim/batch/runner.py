@@ -315,6 +315,23 @@ def all_runs(prepared: Prepared) -> list[RunSpec]:
             for p in range(prepared.design.n_points) for r in range(reps)]
 
 
+def code_fingerprint() -> str:
+    """Hash of the model's source (``sim/**/*.py`` except the CLI and the batch machinery).
+
+    Stored in the manifest: resuming a sweep after the model changed mixes two model
+    versions in one results directory, which the runner warns about.
+    """
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith("batch/") or rel.startswith("cli") or "/__pycache__/" in rel:
+            continue
+        h.update(rel.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def manifest_for(prepared: Prepared) -> dict:
     import datetime as dt
 
@@ -337,6 +354,7 @@ def manifest_for(prepared: Prepared) -> dict:
         "outcomes": prepared.outcomes,
         "runs_schema": [list(c) for c in prepared.runs_schema],
         "timeseries_schema": [list(c) for c in prepared.timeseries_schema],
+        "code_fingerprint": code_fingerprint(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -365,6 +383,7 @@ class SweepReport:
     seconds: float = 0.0
     interrupted: bool = False
     workers: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> int:
@@ -378,7 +397,7 @@ class SweepReport:
         head = (f"{self.experiment}: {self.done} of {self.n_runs} runs stored "
                 f"({self.ran} run now, {self.done_before} already there) in {self.seconds:.1f} s"
                 f" ({self.rate:.1f} runs/s on {self.workers} workers); {self.failed_total} failed -> {self.out}")
-        lines = [head]
+        lines = [head] + [f"warning: {w}" for w in self.warnings]
         for msg, n in sorted(self.errors.items(), key=lambda kv: -kv[1])[:5]:
             lines.append(f"  {n} x {msg}")
         if self.interrupted:
@@ -458,19 +477,27 @@ def run_experiment(prepared: Prepared, out: str | Path, *, executor: cf.Executor
     out = Path(out)
     manifest = manifest_for(prepared)
     store = ResultStore.open(out, manifest, design_frame(prepared))
+    warnings = []
+    old = store.manifest.get("code_fingerprint")
+    if old and old != manifest["code_fingerprint"]:
+        warnings.append(f"the model's code changed since {out} was started (fingerprint {old} -> "
+                        f"{manifest['code_fingerprint']}): stored and new runs come from different model "
+                        f"versions; use a new --out for a clean sweep")
     try:
-        return _drive(prepared, store, executor, workers, chunk_size, flush_seconds, flush_runs, progress)
+        report = _drive(prepared, store, executor, workers, chunk_size, flush_seconds, flush_runs, progress,
+                        warnings)
     finally:
         store.close()
+    return report
 
 
 def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_seconds, flush_runs,
-           progress) -> SweepReport:
+           progress, warnings) -> SweepReport:
     spec = prepared.spec
     runs = all_runs(prepared)
     done = store.done_run_ids()
     todo = [r for r in runs if r.run_id not in done]
-    report = SweepReport(spec.name, store.root, len(runs), len(runs) - len(todo))
+    report = SweepReport(spec.name, store.root, len(runs), len(runs) - len(todo), warnings=list(warnings))
     failed_before, _ = store.count_failures()
     t_start = time.perf_counter()
     if not todo:
