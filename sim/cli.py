@@ -248,6 +248,7 @@ def compare_command(
     strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated strategies, e.g. consultative,pressure."),
     ownership: Optional[str] = typer.Option(None, "--ownership", help="Comma-separated ownership levels in 0..1, e.g. 0.2,0.8."),
     archetypes: Optional[str] = typer.Option(None, "--archetypes", help="Comma-separated PM archetypes: technical, generalist, business."),
+    vary: Optional[list[str]] = typer.Option(None, "--vary", help="Any parameter's levels: path=v1,v2 (TOML values), e.g. --vary project.deadline=40,60; repeatable."),
     reps: int = typer.Option(20, "--reps", "-n", min=1, max=100_000, help="Replications (seeds) per variant."),
     seed: int = typer.Option(0, "--seed", "-s", help="Master seed; replication seeds are spawned from it."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
@@ -258,8 +259,9 @@ def compare_command(
     """Compare strategies, ownership levels or archetypes: N seeded runs each, means with 95% CIs.
 
     Every variant (each combination of the given levels) runs the same replication
-    seeds, so differences are not down to luck. Example:
-    pmsim compare blame_culture --ownership 0.1,0.9 --reps 30
+    seeds, so differences are not down to luck. Examples:
+    pmsim compare blame_culture --ownership 0.1,0.9 --reps 30;
+    pmsim compare baseline --strategies consultative,pressure --vary project.deadline=40,60
     """
     from sim import compare as cmp
     from sim.strategies import STRATEGIES
@@ -281,11 +283,20 @@ def compare_command(
             from sim.scenarios import _hint_or_allowed
 
             fail(f"--metrics: unknown outcome {m!r}{_hint_or_allowed(m, sorted(known))}")
-    variants = cmp.make_variants(strategies=strat, ownership=own, archetypes=arch)
+    extra = {}
+    for text in vary or []:
+        from sim.scenarios import parse_assignment
+
+        path, _ = parse_assignment(text.split(",")[0])
+        levels = [parse_assignment(f"{path}={v}")[1] for v in text.partition("=")[2].split(",") if v.strip()]
+        if not levels:
+            fail(f"--vary {text!r}: give levels as path=v1,v2")
+        extra[path] = levels
+    variants = cmp.make_variants(strategies=strat, ownership=own, archetypes=arch, extra=extra)
     from sim.scenarios import apply_overrides
 
     for v in variants:  # bad levels fail now, before any run
-        apply_overrides(sc, dict(v.overrides), source=f"variant {v.label}:")
+        apply_overrides(sc, dict(v.overrides), source="variant")
     bar = _Progress(f"{sc.name}: {len(variants)} variants x {reps} runs", enabled=progress)
     try:
         result = cmp.compare(sc, variants, reps=reps, seed=seed, metrics=chosen, progress=bar)

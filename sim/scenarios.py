@@ -527,8 +527,7 @@ def _path_problem(data: dict, path: str) -> str:
 def scenario_json_schema() -> dict:
     """JSON Schema of a scenario file: :class:`Scenario`'s schema plus ``extends``."""
     schema = Scenario.model_json_schema()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-              "$id": "https://pmsim.invalid/scenario.schema.json", **schema}
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
     schema["title"] = "pmsim scenario"
     schema["properties"] = {
         "extends": {"type": "string",
