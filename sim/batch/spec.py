@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class Range(Strict):
 
     @model_validator(mode="after")
     def _ordered(self):
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError(f"low ({self.low}) and high ({self.high}) must be finite numbers")
         if not self.high > self.low:
             raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
         if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
@@ -205,6 +208,8 @@ def load_experiment(path: str | Path) -> Experiment:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ExperimentError(f"{path}: no such experiment file") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: not UTF-8 text (byte at offset {exc.start}); save the file as UTF-8") from None
     except OSError as exc:
         raise ExperimentError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
