@@ -4,5 +4,5 @@ Pure helpers (no Streamlit): :mod:`dashboard.schema` turns the parameter schema 
 :mod:`sim.params` into control specifications, :mod:`dashboard.runs` runs a scenario
 while keeping what the pages draw (network snapshots, Pareto frontier) and
 :mod:`dashboard.charts` builds Altair figures. :mod:`dashboard.ui` holds the
-Streamlit widgets shared by the pages in ``dashboard/pages``.
+Streamlit widgets shared by the pages in ``dashboard/views``.
 """

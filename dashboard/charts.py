@@ -276,6 +276,21 @@ def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") ->
     return (box + dots).properties(title=f"Distribution of {outcome.replace('_', ' ')} per variant", height=HEIGHT)
 
 
+def outcome_mix_chart(runs: pd.DataFrame, by: str = "variant") -> alt.Chart:
+    """How the runs of each variant ended (delivered, abandoned, failed), as shares."""
+    df = runs.groupby([by, "outcome"], sort=False).size().rename("runs").reset_index()
+    df["share"] = df["runs"] / df.groupby(by)["runs"].transform("sum")
+    order = ["delivered", "executing", "negotiating", "failed", "abandoned"]
+    colours = ["#54a24b", "#9ecae1", "#bab0ac", "#f58518", "#e45756"]
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X(f"{by}:N", title=None, sort=None),
+        y=alt.Y("share:Q", title="share of runs", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=order, range=colours), title="how runs ended"),
+        order=alt.Order("outcome:N"),
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("outcome:N"), alt.Tooltip("runs:Q"),
+                 alt.Tooltip("share:Q", format=".0%")]).properties(title="How the runs ended", height=HEIGHT)
+
+
 def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
     """Means with 95% confidence intervals; ``stats`` has columns by, mean, lo, hi, n."""
     base = alt.Chart(stats)
@@ -291,33 +306,50 @@ def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> al
 
 
 # --------------------------------------------------------------------- experiments
+def _level_type(s: pd.Series) -> str:
+    return "quantitative" if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else "nominal"
+
+
 def heatmap_chart(df: pd.DataFrame, x: str, y: str, outcome: str) -> alt.LayerChart:
-    """Mean of ``outcome`` over two factors."""
+    """Mean of ``outcome`` over two factors (factor names may hold dots: columns are renamed)."""
     agg = df.groupby([x, y], dropna=False)[outcome].mean().reset_index()
-    agg["label"] = agg[outcome].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
-    base = alt.Chart(agg).encode(x=alt.X(f"{x}:O", title=x), y=alt.Y(f"{y}:O", title=y, sort="descending"))
-    rect = base.mark_rect().encode(color=alt.Color(f"{outcome}:Q", title=f"mean {outcome}",
-                                                   scale=alt.Scale(scheme="viridis")),
-                                   tooltip=[alt.Tooltip(f"{x}:O"), alt.Tooltip(f"{y}:O"), alt.Tooltip(f"{outcome}:Q", format=".3f")])
+    agg.columns = ["fx", "fy", "value"]
+    agg["label"] = agg["value"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    base = alt.Chart(agg).encode(x=alt.X("fx:O", title=x), y=alt.Y("fy:O", title=y, sort="descending"))
+    rect = base.mark_rect().encode(
+        color=alt.Color("value:Q", title=f"mean {outcome}", scale=alt.Scale(scheme="viridis")),
+        tooltip=[alt.Tooltip("fx:O", title=x), alt.Tooltip("fy:O", title=y),
+                 alt.Tooltip("value:Q", title=f"mean {outcome}", format=".3f")])
     text = base.mark_text(fontSize=11, color="white").encode(text=alt.Text("label:N"))
     return (rect + text).properties(title=f"Mean {outcome} over {x} and {y}", height=320)
+
+
+def factor_means(df: pd.DataFrame, keys: list[str], outcome: str, level: float = 0.95) -> pd.DataFrame:
+    """Mean, Student-t confidence interval and count of ``outcome`` per combination of ``keys``."""
+    from scipy import stats as st
+
+    g = df.groupby(keys, dropna=False)[outcome]
+    out = g.mean().rename("mean").to_frame()
+    out["n"] = g.count()
+    sd = g.std(ddof=1)
+    tq = st.t.ppf(0.5 + level / 2, (out["n"] - 1).clip(lower=1))
+    half = (tq * sd / np.sqrt(out["n"].clip(lower=1))).fillna(0.0)
+    out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
+    return out.reset_index()
 
 
 def outcome_vs_factor_chart(df: pd.DataFrame, factor: str, outcome: str, color: str | None = None) -> alt.LayerChart:
     """Mean of ``outcome`` (with a 95% CI band) against one factor, one line per ``color``."""
     keys = [factor] + ([color] if color else [])
-    g = df.groupby(keys, dropna=False)[outcome]
-    stats = g.mean().rename("mean").to_frame()
-    stats["n"] = g.count()
-    sem = g.std(ddof=1) / np.sqrt(stats["n"].clip(lower=1))
-    stats["lo"] = stats["mean"] - 1.96 * sem.fillna(0)
-    stats["hi"] = stats["mean"] + 1.96 * sem.fillna(0)
-    stats = stats.reset_index()
-    numeric = pd.api.types.is_numeric_dtype(stats[factor])
-    xenc = alt.X(f"{factor}:{'Q' if numeric else 'N'}", title=factor)
-    enc = {"color": alt.Color(f"{color}:N", title=color)} if color else {}
+    stats = factor_means(df, keys, outcome)
+    stats = stats.rename(columns={factor: "fx", **({color: "col"} if color else {})})
+    xenc = alt.X("fx", type=_level_type(stats["fx"]), title=factor)
+    enc = {"color": alt.Color("col:N", title=color)} if color else {}
+    tips = [alt.Tooltip("fx", type=_level_type(stats["fx"]), title=factor)]
+    if color:
+        tips.append(alt.Tooltip("col:N", title=color))
     band = alt.Chart(stats).mark_area(opacity=0.2).encode(x=xenc, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), **enc)
     line = alt.Chart(stats).mark_line(point=True).encode(
         x=xenc, y=alt.Y("mean:Q", title=f"mean {outcome}"), **enc,
-        tooltip=[alt.Tooltip(k) for k in keys] + [alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("n:Q")])
+        tooltip=tips + [alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")])
     return (band + line).properties(title=f"{outcome} against {factor} (band: 95% CI)", height=HEIGHT)

@@ -12,7 +12,7 @@ import sim
 from dashboard.library import load_library
 from dashboard.runs import headline
 
-PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "dashboard" / "views"
 TIMEOUT = 90
 
 

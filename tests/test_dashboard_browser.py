@@ -52,13 +52,14 @@ def wait_until_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None
 
 
 @pytest.fixture(scope="module")
-def app_url():
+def app_url(tmp_path_factory):
     port = free_port()
+    env = dict(os.environ, PMSIM_RESULTS_DIR=str(tmp_path_factory.mktemp("results")))
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
                              "--server.headless", "true", "--server.address", "127.0.0.1",
                              "--server.port", str(port), "--browser.gatherUsageStats", "false",
                              "--server.fileWatcherType", "none", "--server.showEmailPrompt", "false"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, timeout=60)
         yield f"http://127.0.0.1:{port}"
@@ -92,8 +93,10 @@ def idle(pg, timeout: float = 60_000) -> None:
     pg.wait_for_selector(IDLE, timeout=timeout)
 
 
-def open_page(pg, url: str) -> None:
+def open_page(pg, url: str, title: str) -> None:
+    """Go to a page and wait until its script has run (its title is shown) and is idle."""
     pg.goto(url)
+    pg.get_by_role("heading", name=title).wait_for(timeout=60_000)
     idle(pg)
 
 
@@ -124,7 +127,7 @@ def group(pg, name: str) -> None:
 def test_explore_in_the_browser(page, app_url, tmp_path):
     from playwright.sync_api import expect
 
-    open_page(page, app_url)
+    open_page(page, app_url, "Explore a scenario")
     page.get_by_test_id("stMetric").first.wait_for()
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6, timeout=30_000)
     # the PM's ownership to the maximum: the change alone re-runs the simulation
@@ -171,3 +174,84 @@ def test_explore_in_the_browser(page, app_url, tmp_path):
     assert "pm.ownership=1.0" in page.url and "pm.strategy=consultative" in page.url
     shot = screenshot(page, tmp_path / "explore.png")
     assert shot.stat().st_size > 50_000
+
+
+def test_compare_in_the_browser(page, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    open_page(page, f"{app_url}/compare", "Compare strategies")
+    reps = page.get_by_test_id("stSlider").filter(has_text="Replications per variant").get_by_role("slider")
+    reps.focus()
+    reps.press("Home")
+    for _ in range(4):
+        reps.press("ArrowRight")
+    expect(reps).to_have_value("6")
+    expect(page.get_by_text("3 variant(s) x 6 replications = 18 runs")).to_be_visible(timeout=30_000)
+    idle(page)
+    page.get_by_role("button", name="Run comparison").click()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=60_000)
+    idle(page)
+    expect(page.get_by_text("All outcomes: mean [95% CI]")).to_be_visible()
+    no_exception(page)
+    screenshot(page, tmp_path / "compare.png")
+
+
+TINY_EXPERIMENT = """name = "browser_tiny"
+scenario = "baseline"
+replications = 2
+seed = 5
+outcomes = ["delivered", "slip_days", "trust_change", "outcome"]
+[factors]
+"pm.ownership" = [0.2, 0.8]
+"pm.strategy" = ["balanced", "pressure"]
+"""
+
+
+def test_experiments_in_the_browser(page, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    open_page(page, f"{app_url}/experiments", "Experiments")
+    page.get_by_role("textbox", name="Experiment (TOML)").fill(TINY_EXPERIMENT)
+    page.get_by_role("button", name="Run experiment").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("8 of 8 runs stored", timeout=60_000)
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("browser_tiny: 8 of 8 runs stored")
+    idle(page)
+    page.get_by_role("tab", name="Browse results").click()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=30_000)
+    idle(page)
+    no_exception(page)
+    screenshot(page, tmp_path / "experiments.png")
+
+
+def test_my_organisation_in_the_browser(page, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    open_page(page, f"{app_url}/my_organisation", "My organisation")
+    expect(page.get_by_text("engineering led by Priya Raman")).to_be_visible(timeout=30_000)
+    # Tom Becker (second row) gets more power than Priya Raman: he becomes engineering's lead.
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid.get_by_test_id("glide-cell-1-1")).to_have_text("Tom Becker", timeout=30_000)
+    row_height = 35  # Streamlit's data editor: a 35 px header, then 35 px rows
+
+    def selected(col: int):  # the grid mirrors its selection in an accessible table
+        return grid.get_by_test_id(f"glide-cell-{col}-1")
+
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 60, box["y"] + 2 * row_height + row_height / 2)  # Tom Becker's name
+    expect(selected(1)).to_have_attribute("aria-selected", "true")
+    for col in (2, 3):  # -> department -> power
+        page.keyboard.press("ArrowRight")
+        expect(selected(col)).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    editor = page.locator(".gdg-input")
+    editor.fill("0.95")
+    editor.press("Enter")
+    expect(grid.get_by_test_id("glide-cell-3-1")).to_have_text("0.95", timeout=10_000)
+    expect(page.get_by_text("engineering led by Tom Becker")).to_be_visible(timeout=30_000)
+    idle(page)
+    page.get_by_role("button", name="Run this organisation").click()
+    expect(page.get_by_test_id("stMetric")).to_have_count(5, timeout=30_000)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=30_000)
+    idle(page)
+    no_exception(page)
+    screenshot(page, tmp_path / "my_organisation.png")
