@@ -76,6 +76,18 @@ def test_a_stored_row_is_what_sim_run_returns(two_worker_results):
     assert list(mine["trust_in_pm"]) == pytest.approx(list(result.timeseries["trust_in_pm"]))
 
 
+def test_worker_caches_do_not_leak_between_experiments():
+    # a long-lived worker (Dask, a thread pool) may run point 0 of two different experiments
+    from sim.batch.runner import ChunkContext, digest, run_chunk
+
+    dump = sim.Scenario().model_dump(mode="json")
+    ctx = ChunkContext({"default": (digest(dump), dump)}, ("trust_change", "days"), False)
+    for own in (0.1, 0.9):
+        [out] = run_chunk(ctx, [(0, 0, 7, "default", {"pm.ownership": own})])
+        ref = sim.run(sim.Scenario(), seed=7, overrides={"pm.ownership": own}, timeseries=False).summary
+        assert out.outcomes == {"trust_change": ref["trust_change"], "days": ref["days"]}
+
+
 def test_results_are_plain_parquet(two_worker_results):
     _, out, _ = two_worker_results
     import pyarrow.dataset as ds

@@ -70,12 +70,17 @@ def _scenario(ctx: ChunkContext, ref: str, point: int, overrides: dict):
     from sim.params import Scenario
 
     digest, dump = ctx.scenarios[ref]
-    key = (digest, point)
+    # Replications of a design point are consecutive in a chunk: reuse the point's scenario.
+    # The key holds the overrides themselves (not the point index), since a long-lived
+    # worker (Dask, a thread pool) may serve several experiments.
+    key = (digest, repr(list(overrides.items())))
     cached = getattr(_LOCAL, "point", None)
     if cached is not None and cached[0] == key:
         return cached[1]
     base = _SCENARIOS.get(digest)
     if base is None:
+        if len(_SCENARIOS) >= 64:
+            _SCENARIOS.clear()
         base = _SCENARIOS[digest] = Scenario.model_validate(dump)
     sc = apply_overrides(base, overrides)
     _LOCAL.point = (key, sc)
