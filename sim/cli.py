@@ -241,11 +241,16 @@ def write_run(result, scenario, out: Path, fmt: str = "csv", overrides: dict | N
 
 
 # ------------------------------------------------------------------ compare
+from sim.strategies import STRATEGIES as _STRATEGIES  # noqa: E402 - for the help text
+
+_STRATEGY_NAMES = sorted(_STRATEGIES)
+
+
 @app.command("compare")
 @user_errors
 def compare_command(
     scenario: str = typer.Argument(..., help=SCENARIO_HELP),
-    strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated strategies, e.g. consultative,pressure."),
+    strategies: Optional[str] = typer.Option(None, "--strategies", help=f"Comma-separated strategies from: {', '.join(_STRATEGY_NAMES)}."),
     ownership: Optional[str] = typer.Option(None, "--ownership", help="Comma-separated ownership levels in 0..1, e.g. 0.2,0.8."),
     archetypes: Optional[str] = typer.Option(None, "--archetypes", help="Comma-separated PM archetypes: technical, generalist, business."),
     vary: Optional[list[str]] = typer.Option(None, "--vary", help="Any parameter's levels: path=v1,v2 (TOML values), e.g. --vary project.deadline=40,60; repeatable."),
@@ -260,8 +265,10 @@ def compare_command(
 
     Every variant (each combination of the given levels) runs the same replication
     seeds, so differences are not down to luck. Examples:
-    pmsim compare blame_culture --ownership 0.1,0.9 --reps 30;
-    pmsim compare baseline --strategies consultative,pressure --vary project.deadline=40,60
+
+    \b
+      pmsim compare blame_culture --ownership 0.1,0.9 --reps 30
+      pmsim compare baseline --strategies consultative,pressure --vary project.deadline=40,60
     """
     from sim import compare as cmp
     from sim.strategies import STRATEGIES
