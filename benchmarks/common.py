@@ -51,27 +51,42 @@ def organisation(members: int, seed: int = 0, mean_degree: float = 10.0) -> Orga
                         [d.initial_trust for d in sc.departments])
 
 
-def timed(fn, k: int = 1) -> float:
-    """Seconds per call of ``fn`` over a block of ``k`` calls (gc off, as timeit does)."""
+def clocked(fn, k: int = 1) -> tuple[float, float]:
+    """Wall-clock and CPU seconds per call of ``fn`` over a block of ``k`` calls (gc off,
+    as timeit does). CPU time (this thread's) leaves out the time the process waited
+    for a core, which matters on a shared machine; both are single-threaded here."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        t = time.perf_counter()
+        w, c = time.perf_counter(), time.thread_time()
         for _ in range(k):
             fn()
-        return (time.perf_counter() - t) / k
+        return (time.perf_counter() - w) / k, (time.thread_time() - c) / k
     finally:
         if enabled:
             gc.enable()
 
 
-def copy_bandwidth(repeats: int = 10, nbytes: int = 160_000_000) -> float:
-    """Best bytes/s of ``np.copyto`` between two preallocated arrays (read + write)."""
+def clocked_call(fn, *args, **kwargs):
+    """``(fn(*args, **kwargs), wall seconds, CPU seconds)`` of one call (gc off)."""
+    out = []
+    w, c = clocked(lambda: out.append(fn(*args, **kwargs)))
+    return out[0], w, c
+
+
+def timed(fn, k: int = 1) -> float:
+    """Wall-clock seconds per call of ``fn`` over a block of ``k`` calls (gc off)."""
+    return clocked(fn, k)[0]
+
+
+def copy_bandwidth(repeats: int = 10, nbytes: int = 160_000_000) -> tuple[float, float]:
+    """Best bytes/s of ``np.copyto`` between two preallocated arrays, counting the bytes
+    read and written; by wall clock and by CPU time."""
     a = np.ones(nbytes // 8)
     b = np.empty_like(a)
     np.copyto(b, a)
-    best = min(timed(lambda: np.copyto(b, a)) for _ in range(repeats))
-    return 2 * a.nbytes / best
+    runs = [clocked(lambda: np.copyto(b, a)) for _ in range(repeats)]
+    return 2 * a.nbytes / min(r[0] for r in runs), 2 * a.nbytes / min(r[1] for r in runs)
 
 
 def machine() -> dict:

@@ -128,6 +128,7 @@ class InfluenceNetwork:
         self._W = sp.csr_array((np.empty_like(self.base.data), self.base.indices,
                                 self.base.indptr), shape=self.base.shape)
         self._lonely = np.zeros(self.n, dtype=bool)
+        self._lonely_nodes = np.zeros(0, dtype=np.int64)
         self._any_lonely = False
         # preallocated day buffers (the step allocates only the new opinion vector)
         self._heard = np.empty(self.n)
@@ -210,7 +211,7 @@ class InfluenceNetwork:
         inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
         _sparsetools.csr_scale_rows(n, n, indptr, indices, data, inv)   # raw * inv[row]
         self._lonely = sums <= 0
-        self._any_lonely = bool(self._lonely.any())
+        self._lonely_changed()
         self._full_dirty = False
         self._dirty_rows = []
 
@@ -224,8 +225,12 @@ class InfluenceNetwork:
                 self._rebuild_range(int(run[0]), int(run[-1]) + 1)
         else:
             self._rebuild_scattered(rows)
-        self._any_lonely = bool(self._lonely.any())
+        self._lonely_changed()
         self._dirty_rows = []
+
+    def _lonely_changed(self) -> None:
+        self._lonely_nodes = np.flatnonzero(self._lonely)
+        self._any_lonely = len(self._lonely_nodes) > 0
 
     def _rebuild_range(self, r0: int, r1: int) -> None:
         indptr = self.base.indptr
@@ -308,7 +313,8 @@ class InfluenceNetwork:
         heard.fill(0.0)
         _sparsetools.csr_matvec(n, n, W.indptr, W.indices, W.data, x, heard)  # heard = W @ x
         if self._any_lonely:  # nobody trusted: hear only yourself, not 0
-            heard[self._lonely] = x[self._lonely]
+            lonely = self._lonely_nodes
+            heard[lonely] = x[lonely]
         np.multiply(self._s, anchor, out=pull)                 # s * a
         np.multiply(self._one_minus_s, heard, out=heard)       # (1 - s) * W x
         np.add(pull, heard, out=pull)

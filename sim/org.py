@@ -141,13 +141,26 @@ def node_departments(sizes) -> np.ndarray:
 
 
 def _undirected_edges(departments, net, rng, D) -> tuple[np.ndarray, np.ndarray]:
-    """The numpy builder's whole undirected edge list (leads and members)."""
+    """The numpy builder's whole undirected edge list (leads and members).
+
+    Members are numbered by department and, inside a department, by degree: the SBM's
+    labels are exchangeable within a block, so this changes nothing in distribution,
+    but consecutive rows of the CSR matrix then have the same length and the mat-vec's
+    inner loop ends where the branch predictor expects it (measured: about 1.5x faster
+    at 100,000 members, 2x at 10,000; ``docs/performance.md``)."""
     sizes = [d.members for d in departments]
     offset = 1 + D
     u, v = sbm_edges(sizes, block_probabilities(departments, net), rng)
+    n_members = int(sum(sizes))
+    block = np.repeat(np.arange(D), sizes)
+    degree = np.bincount(u, minlength=n_members) + np.bincount(v, minlength=n_members)
+    order = np.lexsort((degree, block))  # stable: ties keep the sampled order
+    rank = np.empty(n_members, dtype=np.int64)
+    rank[order] = np.arange(n_members)
+    u, v = rank[u], rank[v]
     la, lb = np.triu_indices(D, k=1)
-    members = np.arange(offset, offset + int(sum(sizes)), dtype=np.int64)
-    lead_of = 1 + np.repeat(np.arange(D, dtype=np.int64), sizes)
+    members = np.arange(offset, offset + n_members, dtype=np.int64)
+    lead_of = 1 + block.astype(np.int64)
     return (np.concatenate([1 + la, u + offset, lead_of]),
             np.concatenate([1 + lb, v + offset, members]))
 
