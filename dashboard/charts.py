@@ -262,47 +262,60 @@ def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservat
 
 
 # ------------------------------------------------------------------------ compare
-def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") -> alt.Chart:
-    """One dot per replication and a box per variant."""
+def _rows_height(n: int) -> int:
+    return max(140, 34 * n + 40)
+
+
+def _variant_axis(by: str, order: list[str]) -> alt.Y:
+    return alt.Y(f"{by}:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
+
+
+def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
+    """One dot per replication and a box per variant (variants on rows: long labels stay readable)."""
     df = runs[[by, outcome]].dropna()
-    base = alt.Chart(df)
-    box = base.mark_boxplot(extent="min-max", opacity=0.35, size=28).encode(
-        x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y(f"{outcome}:Q", title=outcome.replace("_", " ")),
-        color=alt.Color(f"{by}:N", legend=None))
-    dots = base.mark_circle(size=26, opacity=0.7).encode(
-        x=alt.X(f"{by}:N", sort=None), y=alt.Y(f"{outcome}:Q"), xOffset=alt.XOffset("jitter:Q"),
-        color=alt.Color(f"{by}:N", legend=None), tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip(f"{outcome}:Q", format=".2f")]
-    ).transform_calculate(jitter="(random() - 0.5) * 20")
-    return (box + dots).properties(title=f"Distribution of {outcome.replace('_', ' ')} per variant", height=HEIGHT)
+    order = list(dict.fromkeys(runs[by]))
+    y = _variant_axis(by, order)
+    colour = alt.Color(f"{by}:N", legend=None, sort=order)
+    box = alt.Chart(df).mark_boxplot(extent="min-max", opacity=0.35, size=20).encode(
+        y=y, x=alt.X(f"{outcome}:Q", title=outcome.replace("_", " ")), color=colour)
+    dots = alt.Chart(df).mark_circle(size=26, opacity=0.7).encode(
+        y=y, x=alt.X(f"{outcome}:Q"), yOffset=alt.YOffset("jitter:Q"), color=colour,
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip(f"{outcome}:Q", format=".2f")]
+    ).transform_calculate(jitter="(random() - 0.5) * 16")
+    return (box + dots).properties(title=f"Every run's {outcome.replace('_', ' ')}, per variant",
+                                   height=_rows_height(len(order)))
 
 
 def outcome_mix_chart(runs: pd.DataFrame, by: str = "variant") -> alt.Chart:
     """How the runs of each variant ended (delivered, abandoned, failed), as shares."""
+    order = list(dict.fromkeys(runs[by]))
     df = runs.groupby([by, "outcome"], sort=False).size().rename("runs").reset_index()
     df["share"] = df["runs"] / df.groupby(by)["runs"].transform("sum")
-    order = ["delivered", "executing", "negotiating", "failed", "abandoned"]
+    ends = ["delivered", "executing", "negotiating", "failed", "abandoned"]
     colours = ["#54a24b", "#9ecae1", "#bab0ac", "#f58518", "#e45756"]
     return alt.Chart(df).mark_bar().encode(
-        x=alt.X(f"{by}:N", title=None, sort=None),
-        y=alt.Y("share:Q", title="share of runs", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("outcome:N", scale=alt.Scale(domain=order, range=colours), title="how runs ended"),
+        y=_variant_axis(by, order),
+        x=alt.X("share:Q", title="share of runs", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=ends, range=colours), title="how runs ended"),
         order=alt.Order("outcome:N"),
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("outcome:N"), alt.Tooltip("runs:Q"),
-                 alt.Tooltip("share:Q", format=".0%")]).properties(title="How the runs ended", height=HEIGHT)
+                 alt.Tooltip("share:Q", format=".0%")]).properties(title="How the runs ended",
+                                                                   height=_rows_height(len(order)))
 
 
 def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
     """Means with 95% confidence intervals; ``stats`` has columns by, mean, lo, hi, n."""
-    base = alt.Chart(stats)
-    bars = base.mark_errorbar(ticks=True, thickness=2).encode(
-        x=alt.X(f"{by}:N", title=None, sort=None), y=alt.Y("lo:Q", title=f"mean {outcome.replace('_', ' ')} (95% CI)"),
-        y2=alt.Y2("hi:Q"), color=alt.Color(f"{by}:N", legend=None))
-    pts = base.mark_point(filled=True, size=90).encode(
-        x=alt.X(f"{by}:N", sort=None), y=alt.Y("mean:Q"), color=alt.Color(f"{by}:N", legend=None),
+    order = list(dict.fromkeys(stats[by]))
+    y = _variant_axis(by, order)
+    colour = alt.Color(f"{by}:N", legend=None, sort=order)
+    bars = alt.Chart(stats).mark_errorbar(ticks=True, thickness=2).encode(
+        y=y, x=alt.X("lo:Q", title=f"mean {outcome.replace('_', ' ')} (95% CI)"), x2=alt.X2("hi:Q"), color=colour)
+    pts = alt.Chart(stats).mark_point(filled=True, size=90).encode(
+        y=y, x=alt.X("mean:Q"), color=colour,
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
-                 alt.Tooltip("hi:Q", format=".3f"), alt.Tooltip("n:Q")])
-    return (bars + pts).properties(title=f"Mean {outcome.replace('_', ' ')} with 95% confidence interval",
-                                   height=HEIGHT)
+                 alt.Tooltip("hi:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")])
+    return (bars + pts).properties(title=f"Mean {outcome.replace('_', ' ')} with its 95% confidence interval",
+                                   height=_rows_height(len(order)))
 
 
 # --------------------------------------------------------------------- experiments

@@ -71,6 +71,8 @@ def check_experiment(text: str, source: str = "experiment") -> Prepared:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ExperimentError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
     try:
         spec = Experiment.model_validate(data)
     except ValidationError as exc:

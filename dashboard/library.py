@@ -12,10 +12,10 @@ from typing import Any
 
 import tomli_w
 
+from sim.limits import MAX_UPLOAD_BYTES, LimitError, check_upload  # noqa: F401 - the cap lives in sim/limits.py
 from sim.params import Scenario, set_path
 from sim.scenarios import ScenarioError, apply_overrides, deep_merge, load_scenario, scenario_library, validate_data
 
-MAX_UPLOAD_BYTES = 512 * 1024
 DEFAULT_NAME = "baseline"
 UPLOAD_PREFIX = "uploaded: "
 
@@ -49,9 +49,10 @@ def parse_upload(data: bytes, filename: str = "upload.toml") -> Scenario:
     followed: ``extends`` may only name a library scenario (``extends = "baseline"``).
     """
     source = Path(filename).name or "upload.toml"
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ScenarioError(f"{source}: {len(data) / 1024:.0f} KB is too large for a scenario file "
-                            f"(at most {MAX_UPLOAD_BYTES // 1024} KB)")
+    try:
+        check_upload(len(data), what=f"{source}: too large")
+    except LimitError as exc:
+        raise ScenarioError(str(exc)) from None
     if not data.strip():
         raise ScenarioError(f"{source}: the file is empty")
     if b"\x00" in data:
@@ -64,6 +65,8 @@ def parse_upload(data: bytes, filename: str = "upload.toml") -> Scenario:
         doc: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
     if not doc:
         raise ScenarioError(f"{source}: no settings in the file")
     named = "name" in doc

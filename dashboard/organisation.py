@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.limits import LimitError, check_upload
 from sim.params import Scenario
 from sim.scenarios import ScenarioError, validate_data
 from sim.stakeholder_map import COLUMNS, MapError, map_to_data, read_map, to_toml
@@ -21,7 +22,6 @@ from sim.stakeholder_map import COLUMNS, MapError, map_to_data, read_map, to_tom
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MAP = ROOT / "scenarios" / "maps" / "example_map.csv"
 MAX_PEOPLE = 2000
-MAX_UPLOAD_BYTES = 512 * 1024
 
 
 def empty_map() -> pd.DataFrame:
@@ -38,8 +38,10 @@ def example_map() -> pd.DataFrame:
 
 def frame_from_csv(data: bytes) -> pd.DataFrame:
     """A map table from CSV bytes (data only); raises MapError for a file that is not a map."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise MapError(f"the file is {len(data) // 1024} KB; a map may have at most {MAX_UPLOAD_BYTES // 1024} KB")
+    try:
+        check_upload(len(data), what="the map")
+    except LimitError as exc:
+        raise MapError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="pmsim-map-") as tmp:
         path = Path(tmp) / "map.csv"
         path.write_bytes(data)

@@ -173,3 +173,78 @@ def test_experiments_run_browse_and_refuse_bad_files(results_dir):
         no_trouble(at)
         assert any(message in e.value for e in at.error), (message, [e.value for e in at.error])
         assert at.text_area(key="exp_text").value == bad
+
+
+# ---------------------------------------------------------------------------- Compare
+def test_compare_runs_variants_with_progress_and_confidence_intervals():
+    from sim.compare import compare, make_variants
+
+    at = page("compare.py")
+    no_trouble(at)
+    assert any("Run comparison" in i.value for i in at.info)
+    at.multiselect(key="cmp_strategies").set_value(["consultative", "pressure"])
+    at.multiselect(key="cmp_ownership").set_value([0.25, 1.0])
+    at.slider(key="cmp_reps").set_value(4).run()
+    assert any("4 variant(s) x 4 replications = **16 runs**" in i.value for i in at.info)
+    at.button(key="cmp_run").click().run()
+    no_trouble(at)
+    assert not at.error
+    table = at.dataframe[0].value
+    expected = compare(load_library("baseline"),
+                       make_variants(strategies=["consultative", "pressure"], ownership=[0.25, 1.0]), reps=4, seed=0)
+    cell = expected.cell("strategy=pressure, ownership=1", "trust_change")
+    assert table.loc["trust_change", "strategy=pressure, ownership=1"].startswith(f"{cell['mean']:.2f} [")
+    assert list(table.index)[:2] == ["delivered", "on_time"]
+    at.selectbox(key="cmp_metric").set_value("delivered_value").run()
+    no_trouble(at)
+    # changing the settings marks the shown comparison as stale instead of hiding it
+    at.slider(key="cmp_reps").set_value(5).run()
+    assert any("settings changed" in w.value for w in at.warning)
+
+
+def test_compare_refuses_too_many_runs():
+    at = page("compare.py")
+    at.multiselect(key="cmp_strategies").set_value(list(sim.strategies.STRATEGIES))
+    at.multiselect(key="cmp_ownership").set_value([0.0, 0.25, 0.5, 0.75, 1.0])
+    at.multiselect(key="cmp_archetypes").set_value(["technical", "business", "generalist"])
+    at.slider(key="cmp_reps").set_value(200).run()
+    no_trouble(at)
+    assert at.button(key="cmp_run").disabled
+    assert any("more than this page runs at once" in e.value for e in at.error)
+
+
+# -------------------------------------------------------------------- My organisation
+def test_my_organisation_table_becomes_a_scenario_and_runs():
+    from dashboard.organisation import example_map, map_to_scenario
+
+    at = page("my_organisation.py")
+    no_trouble(at)
+    assert not at.error
+    assert "engineering led by Priya Raman" in at.caption[0].value
+    assert len(at.data_editor) == 1 and len(at.data_editor[0].value) == len(example_map())
+    at.button(key="org_run").click().run()
+    no_trouble(at)
+    scenario, _ = map_to_scenario(example_map())
+    assert metrics(at) == expected_cards_for(scenario)
+    # AppTest cannot type into st.data_editor: replace the table it edits (the browser test types)
+    table = example_map()
+    table.loc[table["name"] == "Tom Becker", "power"] = 0.95
+    at.session_state["org_map"] = table
+    at.session_state["org_version"] += 1
+    at.run()
+    no_trouble(at)
+    assert "engineering led by Tom Becker" in at.caption[0].value
+    assert any("table changed since this run" in w.value for w in at.warning)
+    # a broken cell: a message that names the row and column; the rest of the table is kept
+    table.loc[2, "listens_to"] = "Nobody Known"
+    at.session_state["org_map"] = table
+    at.session_state["org_version"] += 1
+    at.run()
+    no_trouble(at)
+    assert any("table row 3, column 'listens_to': 'Nobody Known' is not a name" in e.value for e in at.error)
+    assert at.data_editor[0].value.loc[0, "name"] == "Priya Raman"
+
+
+def expected_cards_for(scenario, seed: int = 0) -> dict[str, str]:
+    result = sim.run(scenario, seed=seed)
+    return {label: value for label, (value, _, _) in headline(result.summary).items()}

@@ -12,6 +12,7 @@ from dashboard import charts
 from dashboard.library import parse_upload, scenario_toml, with_changes
 from dashboard.runs import explore_run, headline
 from dashboard.schema import changed, decode_value, encode_value, overrides_from_query, param_specs, parse_list
+from sim.limits import MAX_UPLOAD_BYTES
 from sim.params import Scenario
 from sim.plan import pareto_mask
 from sim.scenarios import ScenarioError
@@ -141,7 +142,7 @@ def test_upload_is_validated_as_data():
            b"[pm]\nownership = 2\n": "pm.ownership = 2 is out of range",
            b"[project]\ndeadline = 90\nhorizon = 50\n": "horizon (50) must be at least the deadline",
            b'extends = "../../etc/passwd"\n': "may only extend a library scenario",
-           b"x" * 600_000: "too large"}
+           b"x" * (MAX_UPLOAD_BYTES + 1): "exceeds the cap"}
     for data, message in bad.items():
         with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
             parse_upload(data, "bad.toml")
@@ -151,3 +152,23 @@ def test_with_changes_explains_impossible_combinations():
     with pytest.raises(ScenarioError, match=r"horizon \(30\) must be at least the deadline \(60\)"):
         with_changes(Scenario(), {"project.horizon": 30})
     assert with_changes(Scenario(), {"pm.ownership": 0.7}).pm.ownership == 0.7
+
+
+def test_compare_and_experiment_charts():
+    import pandas as pd
+
+    runs = pd.DataFrame({"variant": ["a", "a", "b", "b"], "on_time": [1.0, 0.0, 1.0, 1.0],
+                         "outcome": ["delivered", "abandoned", "delivered", "delivered"],
+                         "slip_days": [1.0, np.nan, -3.0, 0.0]})
+    stats = pd.DataFrame({"variant": ["a", "b"], "mean": [0.5, 1.0], "lo": [0.0, 1.0], "hi": [1.0, 1.0], "n": [2, 2]})
+    for fig in (charts.distribution_chart(runs, "slip_days"), charts.outcome_mix_chart(runs),
+                charts.means_ci_chart(stats, "on_time")):
+        fig.to_dict()
+    sweep = pd.DataFrame({"pm.ownership": [0.2, 0.2, 0.8, 0.8], "pm.strategy": ["x", "y", "x", "y"],
+                          "delivered": [1.0, 0.0, 1.0, 1.0]})
+    heat = charts.heatmap_chart(sweep, "pm.ownership", "pm.strategy", "delivered").to_dict()
+    assert heat["layer"][0]["encoding"]["x"]["title"] == "pm.ownership"  # dotted names survive
+    means = charts.factor_means(sweep, ["pm.ownership"], "delivered")
+    assert means["mean"].tolist() == [0.5, 1.0] and means["n"].tolist() == [2, 2]
+    assert means.loc[1, "lo"] == means.loc[1, "hi"] == 1.0
+    charts.outcome_vs_factor_chart(sweep, "pm.ownership", "delivered", "pm.strategy").to_dict()

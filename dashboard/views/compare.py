@@ -98,9 +98,14 @@ if made_for != request:
 metrics = [m for m in DEFAULT_METRICS if m in result.runs]
 metric = st.selectbox("Outcome", metrics, index=metrics.index("on_time") if "on_time" in metrics else 0,
                       key="cmp_metric", format_func=lambda m: f"{m} ({METRIC_HELP.get(m, '')})")
+labels = [v.label for v in result.variants]
+factors = {label.split("=", 1)[0] for label in labels if "=" in label and "," not in label}
+short = {lab: lab.split("=", 1)[1] for lab in labels} if len(factors) == 1 else {lab: lab for lab in labels}
 runs = result.runs.copy()
+runs["variant"] = runs["variant"].map(short)
 runs[metric] = runs[metric].astype(float)
 stats = result.table[result.table["metric"] == metric].rename(columns={"low": "lo", "high": "hi"})
+stats = stats.assign(variant=stats["variant"].map(short))
 left, right = st.columns(2)
 left.altair_chart(charts.means_ci_chart(stats, metric), width="stretch")
 if metric in RATE_METRICS:
@@ -122,7 +127,7 @@ def _cell(row) -> str:
 
 table = result.table.assign(cell=result.table.apply(_cell, axis=1)).pivot(index="metric", columns="variant",
                                                                           values="cell")
-table = table.reindex(index=list(result.metrics), columns=[v.label for v in result.variants])
+table = table.reindex(index=list(result.metrics), columns=labels).rename(columns=short)
 st.dataframe(table, width="stretch")
 st.download_button("Download all runs (CSV)", data=lambda: result.runs.to_csv(index=False).encode(),
                    file_name=f"compare_{result.scenario}.csv", mime="text/csv", key="cmp_download",

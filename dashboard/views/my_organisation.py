@@ -87,9 +87,8 @@ except ScenarioError as exc:
 st.subheader("The scenario")
 st.caption(scenario.description)
 st.dataframe(departments_table(scenario), hide_index=True, width="stretch")
-b1, b2, b3, b4 = st.columns(4)
-seed = b1.number_input("Seed", 0, 2**31 - 1, 0, key="org_seed", label_visibility="collapsed",
-                       help="The run's random seed.")
+b1, b2, b3, b4 = st.columns(4, vertical_alignment="bottom")
+seed = b1.number_input("Seed", 0, 2**31 - 1, 0, key="org_seed", help="The run's random seed.")
 run = b2.button("Run this organisation", type="primary", key="org_run", icon=":material/play_arrow:")
 if b3.button("Open in Explore", key="org_explore", icon=":material/open_in_new:",
              help="Explore every parameter of this scenario (PM, strategy, events...)."):
