@@ -14,11 +14,16 @@ DEFAULT_PORT = 8501
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The server command: headless, local only, no usage statistics, no file watcher."""
+    """The server command: headless, local only, no usage statistics, no file watcher, and
+    uploads capped by the server itself (``server.maxUploadSize`` is in MB: the cap of
+    sim/limits.py rounded up; the app then checks the exact number of bytes)."""
+    from sim.limits import MAX_UPLOAD_BYTES
+
+    upload_mb = max(1, -(-MAX_UPLOAD_BYTES // 1_000_000))
     return [sys.executable, "-m", "streamlit", "run", str(APP),
             "--server.headless", "true", "--server.address", address, "--server.port", str(port),
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-            "--server.showEmailPrompt", "false"]
+            "--server.showEmailPrompt", "false", "--server.maxUploadSize", str(upload_mb)]
 
 
 def port_free(port: int, address: str = "127.0.0.1") -> bool:

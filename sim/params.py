@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.limits import MAX_DAYS, MAX_MEMBERS  # resource caps: one department / the horizon
+
 ISSUES: tuple[str, ...] = ("value", "schedule", "feasibility", "quality", "safety",
                            "novelty", "autonomy")
 """The plan's issues every stakeholder weighs (see sim/plan.py for their scores)."""
@@ -81,7 +83,7 @@ class Department(Strict):
     hard_limit: Literal["feasibility", "safety"] | None = Field(
         None, description="Issue on which a veto holder objects outright whatever the persuasion (engineering: feasibility; legal: safety).",
         json_schema_extra={"source": "MODEL.md section 2 (legal veto on release, engineering on feasibility)"})
-    members: int = P(4, ge=0, le=1_000_000, description="Number of members (non-decision makers) in the department.", unit="people")
+    members: int = P(4, ge=0, le=MAX_MEMBERS, description="Number of members (non-decision makers) in the department.", unit="people")
     capacity: float = P(0.0, ge=0, le=100_000, description="Effort the department supplies per day (engineering).", unit="effort/day")
     power: float = P(0.5, ge=0, le=1, description="Salience: power over the outcome.", source="Mitchell, Agle & Wood 1997 (salience); level assumed")
     legitimacy: float = P(0.5, ge=0, le=1, description="Salience: legitimacy of the claim.", source="Mitchell, Agle & Wood 1997; level assumed")
@@ -131,7 +133,7 @@ class Project(Strict):
     features: list[Feature] = Field(default_factory=default_backlog, min_length=1, max_length=12,
                                     description="The backlog the plan chooses from.", json_schema_extra={"source": ASSUMED})
     deadline: int = P(60, ge=5, le=2000, description="The deal / launch date sales cares about.", unit="day")
-    horizon: int = P(120, ge=10, le=5000, description="Last simulated day; undelivered by then = failed.", unit="day")
+    horizon: int = P(120, ge=10, le=MAX_DAYS, description="Last simulated day; undelivered by then = failed.", unit="day")
     release_options: list[int] = Field(default_factory=list, max_length=12,
                                        description="Release days the plan may choose; empty = derived from the deadline (0.8x to 1.5x).", json_schema_extra={"source": ASSUMED})
     quality_levels: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3], min_length=1, max_length=6,

@@ -92,6 +92,8 @@ def read_toml(path: Path | str) -> dict:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}", path) from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: arrays or tables nested too deeply", path) from None
     if not data:
         raise ScenarioError(f"{path}: no settings, only comments (a scenario needs at least one "
                             f"setting, e.g. extends = \"baseline.toml\")", path)
@@ -211,13 +213,20 @@ def _extends_target(path: Path, ext: str) -> Path:
 
 def validate_data(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate a plain dict as a Scenario; errors become one-line :class:`ScenarioError`."""
+    from sim.limits import LimitError, check_scenario
+
     _precheck_registries(data, source)
     try:
         # Strict JSON-mode validation keeps TOML's types honest: true is not a number,
         # "5" is not 5 (TOML dates become strings and fail as the wrong type).
-        return Scenario.model_validate_json(json.dumps(data, default=_plain), strict=True)
+        scenario = Scenario.model_validate_json(json.dumps(data, default=_plain), strict=True)
     except ValidationError as exc:
         raise ScenarioError(format_validation_error(exc, data, source), source) from None
+    try:
+        check_scenario(scenario)  # resource caps (sim/limits.py)
+    except LimitError as exc:
+        raise ScenarioError(f"{source}: {exc}", source) from None
+    return scenario
 
 
 def _plain(obj: Any) -> Any:

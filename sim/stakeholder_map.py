@@ -105,7 +105,10 @@ def read_map(path: Path | str) -> list[Person]:
     except UnicodeDecodeError as exc:
         raise MapError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start:exc.start + 1].hex()} at offset "
                        f"{exc.start}); save the map as CSV UTF-8", path) from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise MapError(f"{path}: not a readable CSV file ({exc})", path) from None
     header = rows[0] if rows else []
     cols = [_normalise(c) for c in header]
     if len(header) == 1 and ";" in header[0]:

@@ -90,7 +90,7 @@ class Experiment(Strict):
     scenario: str = Field("baseline", min_length=1,
                           description="Base scenario: a library name (e.g. 'baseline'), 'default' for "
                                       "sim.Scenario(), or a .toml path relative to the experiment file.")
-    replications: int = Field(1, ge=1, le=100_000)
+    replications: int = Field(1, ge=1, description="Runs per design point (at most MAX_REPLICATIONS, sim/limits.py).")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Master seed; every run's seed derives from it.")
     common_random_numbers: bool = Field(
         False, description="Give replication r the same seed at every design point (variance reduction when "
@@ -99,6 +99,14 @@ class Experiment(Strict):
     timeseries: bool = Field(False, description="Also keep each run's daily time series (separate table).")
     design: Design = Field(default_factory=Design)
     factors: dict[str, Factor] = Field(default_factory=dict)
+
+    @field_validator("replications")
+    @classmethod
+    def _replications_cap(cls, value: int) -> int:
+        from sim.limits import check_replications
+
+        check_replications(value, what="")  # a LimitError names the cap
+        return value
 
     @field_validator("factors", mode="before")
     @classmethod
@@ -216,6 +224,8 @@ def load_experiment(path: str | Path) -> Experiment:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ExperimentError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
@@ -459,6 +469,12 @@ def prepare(spec: Experiment, source: str | Path | None = None, *, probe: bool =
                         msg = msg.split(": ", 1)[1]
                     raise ExperimentError(f"{where}: factors.{name} = {value!r}: {msg} (in scenario {ref!r})") from None
 
+    from sim.limits import LimitError, check_runs
+
+    try:  # before expanding: a huge grid would exhaust memory while being laid out
+        check_runs(design_size(factors, spec.design) * spec.replications)
+    except LimitError as exc:
+        raise ExperimentError(f"{where}: {exc}") from None
     design = expand(factors, spec.design, seed=spec.seed)
     hashed = {
         "spec": {k: v for k, v in spec.model_dump(mode="json").items() if k not in ("description",)},
@@ -474,6 +490,22 @@ def prepare(spec: Experiment, source: str | Path | None = None, *, probe: bool =
         except ExperimentError as exc:
             raise ExperimentError(f"{where}: {exc}") from None
     return prepared
+
+
+def design_size(factors: dict[str, Any], design: Design) -> int:
+    """Number of design points :func:`sim.batch.design.expand` would lay out (without doing it)."""
+    import math as _math
+
+    lists = [f for f in factors.values() if isinstance(f, list)]
+    if design.method == "grid":
+        return _math.prod(len(f) if isinstance(f, list) else len(f.values) for f in factors.values())
+    sampled = len(factors) - len(lists)
+    n = int(design.samples or 0)
+    if design.method == "sobol_indices":
+        n *= (2 * sampled + 2) if design.second_order else (sampled + 2)
+    elif design.method == "morris":
+        n *= sampled + 1
+    return _math.prod(len(f) for f in lists) * n
 
 
 def load_and_prepare(path: str | Path, *, probe: bool = True) -> Prepared:
