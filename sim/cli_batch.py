@@ -111,6 +111,12 @@ def report(
         n_failed = int(man["failed"].sum()) if "failed" in man else 0
         typer.echo(f"{manifest['experiment']}: {manifest['n_points']} design points, {n_stored} of "
                    f"{manifest['n_runs']} runs stored, {n_failed} failed")
+        if n_failed:
+            from sim.batch.store import read_runs
+
+            errors = read_runs(results, columns=["error"])["error"].dropna()
+            for msg, n in errors.str.slice(0, 200).value_counts().head(5).items():
+                typer.echo(f"  {n} x {msg}")
         for line in format_summary_lines(files.summary, list(manifest["factors"]), outcome, rows):
             typer.echo(line)
         if len(files.sensitivity):
