@@ -45,15 +45,17 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Turn a :class:`sim.scenarios.ScenarioError` (bad input) into exit 2 with one line."""
+    """Turn a :class:`sim.scenarios.ScenarioError` (bad input) or a
+    :class:`sim.limits.LimitError` (a request above a resource cap) into exit 2 with one line."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
+        from sim.limits import LimitError
         from sim.scenarios import ScenarioError
 
         try:
             return fn(*args, **kwargs)
-        except ScenarioError as exc:
+        except (ScenarioError, LimitError) as exc:
             fail(str(exc), 2)
 
     return wrapper
@@ -254,7 +256,7 @@ def compare_command(
     ownership: Optional[str] = typer.Option(None, "--ownership", help="Comma-separated ownership levels in 0..1, e.g. 0.2,0.8."),
     archetypes: Optional[str] = typer.Option(None, "--archetypes", help="Comma-separated PM archetypes: technical, generalist, business."),
     vary: Optional[list[str]] = typer.Option(None, "--vary", help="Any parameter's levels: path=v1,v2 (TOML values), e.g. --vary project.deadline=40,60; repeatable."),
-    reps: int = typer.Option(20, "--reps", "-n", min=1, max=100_000, help="Replications (seeds) per variant."),
+    reps: int = typer.Option(20, "--reps", "-n", min=1, help="Replications (seeds) per variant (at most MAX_REPLICATIONS, sim/limits.py)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Master seed; replication seeds are spawned from it."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma-separated outcomes to show (default: the main ones)."),
@@ -304,6 +306,10 @@ def compare_command(
 
     for v in variants:  # bad levels fail now, before any run
         apply_overrides(sc, dict(v.overrides), source="variant")
+    from sim.limits import check_replications, check_runs
+
+    check_replications(reps, "--reps")  # resource caps: LimitError -> exit 2 naming the cap
+    check_runs(len(variants) * reps, "variants x --reps")
     bar = _Progress(f"{sc.name}: {len(variants)} variants x {reps} runs", enabled=progress)
     try:
         result = cmp.compare(sc, variants, reps=reps, seed=seed, metrics=chosen, progress=bar)

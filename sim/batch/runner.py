@@ -83,6 +83,9 @@ def _scenario(ctx: ChunkContext, ref: str, point: int, overrides: dict):
             _SCENARIOS.clear()
         base = _SCENARIOS[digest] = Scenario.model_validate(dump)
     sc = apply_overrides(base, overrides)
+    from sim.limits import check_scenario
+
+    check_scenario(sc)  # factor values fine alone may exceed a cap together: the run records LimitError
     _LOCAL.point = (key, sc)
     return sc
 
