@@ -5,6 +5,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
+import webbrowser
 from pathlib import Path
 
 import typer
@@ -41,9 +45,23 @@ def free_port(address: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def open_when_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Open ``url`` in the user's browser once the server answers its health check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.read().strip() == b"ok":
+                    webbrowser.open(url)
+                    return
+        except OSError:
+            time.sleep(0.2)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(port: int = typer.Option(DEFAULT_PORT, help="Port to serve on (a free one is used if taken)."),
+                  open_browser: bool = typer.Option(False, "--open", help="Open the dashboard in your web browser."),
                   dry_run: bool = typer.Option(False, "--dry-run", help="Print the server command and exit.")) -> None:
         """Open the interactive dashboard: explore a scenario, compare strategies, run experiments."""
         if not APP.exists():
@@ -57,9 +75,18 @@ def register(app: typer.Typer) -> None:
         if dry_run:
             typer.echo(" ".join(cmd))
             return
-        typer.echo(f"pmsim dashboard: open http://127.0.0.1:{port} in your browser (Ctrl+C to stop)")
+        url = f"http://127.0.0.1:{port}"
+        typer.echo(f"pmsim dashboard: open {url} in your browser (Ctrl+C to stop)")
+        proc = subprocess.Popen(cmd)
+        if open_browser:
+            threading.Thread(target=open_when_ready, args=(url, proc), daemon=True).start()
         try:
-            code = subprocess.call(cmd)
+            code = proc.wait()
         except KeyboardInterrupt:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
             code = 0
         raise typer.Exit(code)

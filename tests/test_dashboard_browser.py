@@ -145,35 +145,31 @@ def test_explore_in_the_browser(page, app_url, tmp_path):
     idle(page)
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6)
     no_exception(page)
+    screenshot(page, tmp_path / "explore.png")
+    page.set_viewport_size({"width": 1500, "height": 1000})
     # replay the network to day 0
     day = page.get_by_test_id("stSlider").filter(has_text="Replay the organisation").get_by_role("slider")
     day.focus()
     day.press("Home")
     expect(page.get_by_text("Organisation on day 0")).to_be_visible(timeout=15_000)
-    # an impossible combination: a message, no traceback, the edits kept
+    idle(page)
+    # an impossible combination and a broken upload: messages, no traceback, the edits kept
     group(page, "Project")
     horizon = page.get_by_test_id("stNumberInput").filter(has_text="Horizon").get_by_role("spinbutton")
     horizon.fill("30")
     horizon.press("Enter")
-    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("horizon (30) must be at least", timeout=30_000)
+    errors = page.get_by_test_id("stAlertContentError")
+    expect(errors.filter(has_text="horizon (30) must be at least")).to_be_visible(timeout=30_000)
     idle(page)
-    no_exception(page)
-    horizon.fill("120")
-    horizon.press("Enter")
-    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0, timeout=30_000)
-    idle(page)
-    # a broken upload is refused with a message
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
         files=[{"name": "broken.toml", "mimeType": "application/toml", "buffer": b"[pm]\nownership = 3\n"}])
-    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("pm.ownership = 3 is out of range",
-                                                                     timeout=30_000)
+    expect(errors.filter(has_text="pm.ownership = 3 is out of range")).to_be_visible(timeout=30_000)
     idle(page)
     no_exception(page)
     group(page, "PM")
     expect(thumb).to_have_value("1")  # the user's edits survived
     assert "pm.ownership=1.0" in page.url and "pm.strategy=consultative" in page.url
-    shot = screenshot(page, tmp_path / "explore.png")
-    assert shot.stat().st_size > 50_000
+    screenshot(page, tmp_path / "explore_bad_input.png")
 
 
 def test_compare_in_the_browser(page, app_url, tmp_path):
