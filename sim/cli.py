@@ -6,7 +6,8 @@ live in their own modules, each exposing ``register(app)``; they are listed in
 :data:`CLI_MODULES` and loaded when present.
 
 Exit codes: 0 success; 2 bad input (one line on stderr, starting ``error:``, no
-traceback); 1 internal error (set ``PMSIM_DEBUG=1`` for the traceback).
+traceback); 1 internal error (set ``PMSIM_DEBUG=1`` for the traceback); 130
+interrupted; 141 output pipe closed early.
 """
 
 from __future__ import annotations
@@ -211,7 +212,10 @@ def run_command(
         typer.echo("\nDebrief")
         typer.echo(debrief_text(result.debrief))
     if out is not None:
-        written = write_run(result, sc, out, fmt, overrides)
+        try:
+            written = write_run(result, sc, out, fmt, overrides)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write the results ({exc.strerror or exc})")
         typer.echo(f"\nwrote {', '.join(p.name for p in written)} to {out}")
 
 
@@ -319,9 +323,12 @@ def compare_command(
                f"(seeds spawned from {seed}); mean [95% CI]")
     typer.echo(cmp.format_table(result))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        result.runs.to_csv(out / "runs.csv", index=False)
-        result.table.to_csv(out / "table.csv", index=False)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            result.runs.to_csv(out / "runs.csv", index=False)
+            result.table.to_csv(out / "table.csv", index=False)
+        except OSError as exc:
+            fail(f"--out {out}: cannot write the results ({exc.strerror or exc})")
         typer.echo(f"\nwrote runs.csv, table.csv to {out}")
 
 
@@ -398,8 +405,11 @@ def from_map_command(
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    except OSError as exc:
+        fail(f"--output {output}: cannot write the scenario ({exc.strerror or exc})")
     members = sum(d.members for d in sc.departments)
     typer.echo(f"wrote {output}: scenario {sc.name!r} with {len(sc.departments)} departments "
                f"({', '.join(d.name for d in sc.departments)}), {len(sc.departments) + members} people; "
@@ -440,6 +450,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # e.g. `pmsim run x | head`: the reader left, nothing to report
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(141)
     except Exception as exc:  # noqa: BLE001 - the documented "internal error" exit
         if os.environ.get("PMSIM_DEBUG"):
             raise

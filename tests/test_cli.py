@@ -31,6 +31,12 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 # ------------------------------------------------------------------ run
+def test_no_command_runs_the_default_organisation():
+    r = invoke("--seed", "1")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("pmsim: default organisation, seed 1") and "Outcome:" in r.stdout
+
+
 def test_run_prints_outcome_story_and_debrief():
     r = invoke("run", "baseline", "--seed", "2")
     assert r.exit_code == 0, r.output
@@ -131,6 +137,29 @@ def test_schema_prints_the_committed_schema():
     r = invoke("schema")
     assert r.exit_code == 0
     assert json.loads(r.stdout) == json.loads(SCHEMA_PATH.read_text())
+
+
+def test_progress_bar_appears_only_for_slow_work(capsys):
+    from sim.cli import _Progress
+
+    quick = _Progress("quick", after=60.0, force=True)
+    for i in range(1, 4):
+        quick(i, 3)
+    quick.close()
+    assert quick.bar is None
+    slow = _Progress("slow work", after=0.0, force=True)
+    for i in range(1, 4):
+        slow(i, 4)
+    assert slow.bar is not None
+    slow.close()
+    assert "slow work" in capsys.readouterr().err
+
+
+def test_unwritable_out_is_bad_input(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = invoke("run", "baseline", "-q", "--out", str(blocker / "sub"))
+    assert r.exit_code == 2 and r.stderr.startswith(f"error: --out {blocker / 'sub'}: cannot write")
 
 
 def test_every_command_has_help():
