@@ -106,7 +106,8 @@ class PlanSpace:
         out[:, ISSUE_INDEX["schedule"]] = np.clip(np.where(early >= 0, 0.9 + 0.5 * early, 0.9 + 1.8 * early), 0.0, 1.0)
         build_days = np.maximum(release - review * review_pace - today, 0.0)
         supply = capacity * productivity * build_days
-        load = np.divide(self.plan_effort(effort, done, r), supply, out=np.full(n, np.inf), where=supply > 0)
+        with np.errstate(over="ignore"):  # a vanishing supply means an infinite load: feasibility 0
+            load = np.divide(self.plan_effort(effort, done, r), supply, out=np.full(n, np.inf), where=supply > 0)
         out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
         qspan = self.qualities.max() - self.qualities.min()
         out[:, ISSUE_INDEX["quality"]] = ((quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
