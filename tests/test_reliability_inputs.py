@@ -170,6 +170,8 @@ def load_or_error(path: Path, *also: Path):
 @example(data=b"\xff\xfe\x00x")
 @example(data=b"\xef\xbb\xbf")
 @example(data=b"[project]\ndeadline = 1\xe9")
+@example(data=b"x = " + b"[" * 2000 + b"]" * 2000)  # nesting deeper than Python's recursion limit
+@example(data=b"x = " + b"{a = " * 2000 + b"1" + b"}" * 2000)
 def test_scenario_random_bytes(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("bytes") / "random.toml"
     p.write_bytes(data)
@@ -321,6 +323,7 @@ def experiment_or_error(path: Path):
 @given(data=st.binary(max_size=300))
 @example(data=b"name = \"x\xff\"")
 @example(data=b"\xff\xfe")
+@example(data=b"name = " + b"[" * 2000 + b"]" * 2000)
 def test_experiment_random_bytes(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("eb") / "random_exp.toml"
     p.write_bytes(data)
@@ -427,9 +430,11 @@ def test_stakeholder_map_random(tmp_path_factory, data):
         assert "column" in result or "cells" in result or "no engineering" in result, result
 
 
-@case("input", "stakeholder map of random bytes", "MapError naming the file", count=FAST.max_examples)
+@case("input", "stakeholder map of random bytes, and one whose cell is longer than the csv module's field "
+      "limit (200,000 characters)", "MapError naming the file", count=FAST.max_examples + 1)
 @FAST
 @given(data=st.binary(max_size=300))
+@example(data=b"name,department,power,interest,attitude,listens_to\n" + b"A" * 200_000 + b",engineering,1,1,neutral,\n")
 def test_stakeholder_map_random_bytes(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("mapb") / "bytes.csv"
     p.write_bytes(data)
