@@ -199,16 +199,24 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Scenario:
 
 
 def _extends_target(path: Path, ext: str) -> Path:
+    """``ext`` relative to the extending file (``.toml`` may be left out); failing that,
+    a bare name of the library (``extends = "baseline.toml"`` works from any folder)."""
     target = path.parent / ext
     if not target.exists() and not target.suffix:
         alt = target.with_suffix(".toml")
         if alt.exists():
             return alt
-    if not target.exists():
-        nearby = [p.name for p in path.parent.glob("*.toml")]
-        raise ScenarioError(f"{path}: extends target {ext!r} not found (looked for {target})"
-                            f"{_hint(Path(ext).name, nearby)}", path)
-    return target
+    if target.exists():
+        return target
+    bare = Path(ext)
+    if bare.parent == Path("."):
+        library = {name: p for name, p, _ in scenario_library()}
+        name = bare.name.removesuffix(".toml")
+        if name in library:
+            return library[name]
+    nearby = [p.name for p in path.parent.glob("*.toml")] + [f"{n}.toml" for n, _, _ in scenario_library()]
+    raise ScenarioError(f"{path}: extends target {ext!r} not found (looked for {target} and in the "
+                        f"scenario library){_hint(bare.name, sorted(set(nearby)))}", path)
 
 
 def validate_data(data: dict, source: str = "<scenario>") -> Scenario:

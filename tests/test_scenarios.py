@@ -147,6 +147,16 @@ def test_extends_onto_a_file_that_keeps_the_default_lists(tmp_path):
     assert risks["F3 data export"] == 0.95 and len(risks) == 6
 
 
+def test_extends_falls_back_to_the_library(tmp_path):
+    p = write(tmp_path, "mine.toml", 'extends = "blame_culture.toml"\n[pm]\nownership = 0.8\n')
+    sc = load_scenario(p)
+    assert sc.name == "mine" and sc.pm.ownership == 0.8
+    assert sc.execution.blame_trust_cut == load("blame_culture").execution.blame_trust_cut
+    local = write(tmp_path, "baseline.toml", "[pm]\nownership = 0.11\n")  # a local file wins
+    p2 = write(tmp_path, "other.toml", 'extends = "baseline"\n')
+    assert load_scenario(p2).pm.ownership == 0.11 and local.exists()
+
+
 def test_a_file_without_extends_replaces_default_lists(tmp_path):
     p = write(tmp_path, "solo.toml", '[[project.features]]\nname = "only"\neffort = 10\n')
     assert [f.name for f in load_scenario(p).project.features] == ["only"]
