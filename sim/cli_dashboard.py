@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -18,8 +19,8 @@ DEFAULT_PORT = 8501
 
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
-    """The server command: headless, local only, no usage statistics, no file watcher, and
-    uploads capped by the server itself (``server.maxUploadSize`` is in MB: the cap of
+    """The server command: headless, local only, no usage statistics, no file watcher, no
+    "Deploy" button in the toolbar, and uploads capped by the server itself (``server.maxUploadSize`` is in MB: the cap of
     sim/limits.py rounded up; the app then checks the exact number of bytes)."""
     from sim.limits import MAX_UPLOAD_BYTES
 
@@ -27,7 +28,8 @@ def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP),
             "--server.headless", "true", "--server.address", address, "--server.port", str(port),
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-            "--server.showEmailPrompt", "false", "--server.maxUploadSize", str(upload_mb)]
+            "--server.showEmailPrompt", "false", "--server.maxUploadSize", str(upload_mb),
+            "--client.toolbarMode", "minimal"]
 
 
 def port_free(port: int, address: str = "127.0.0.1") -> bool:
@@ -58,6 +60,10 @@ def open_when_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> 
             time.sleep(0.2)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(port: int = typer.Option(DEFAULT_PORT, help="Port to serve on (a free one is used if taken)."),
@@ -78,6 +84,7 @@ def register(app: typer.Typer) -> None:
         url = f"http://127.0.0.1:{port}"
         typer.echo(f"pmsim dashboard: open {url} in your browser (Ctrl+C to stop)")
         proc = subprocess.Popen(cmd)
+        signal.signal(signal.SIGTERM, _interrupt)  # a terminated pmsim stops its server too
         if open_browser:
             threading.Thread(target=open_when_ready, args=(url, proc), daemon=True).start()
         try:

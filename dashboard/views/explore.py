@@ -98,6 +98,8 @@ with st.sidebar:
 # ------------------------------------------------------------------------- main area
 st.title("Explore a scenario")
 st.markdown(f"**{name}** - {base.description}")
+st.caption("A PM without formal authority negotiates a plan with the department leads, then delivers it "
+           "through them. Change any parameter in the sidebar: every change re-runs the simulation.")
 for problem in ss.get("link_problems", []):
     st.warning(problem, icon=":material/link_off:")
 
