@@ -12,11 +12,18 @@
   (one atomically renamed Parquet file per flush); on start, run ids already in the
   store are skipped, so re-running a stopped sweep resumes it.
 * A run that raises is stored with its error string; the sweep goes on.
+* A worker process that dies (killed, out of memory) breaks a local process pool: the
+  pool is rebuilt and the runs it held are re-run, alone if need be; a run that kills
+  its worker every time is stored as failed (``WorkerDied``) after :data:`SOLO_DEATHS`
+  deaths. A results directory that cannot be written (disk full, quota, read-only)
+  stops the sweep with :class:`~sim.batch.store.StoreError` saying so; every stored
+  chunk stays complete, so the same command resumes once the problem is fixed.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import json
 import math
@@ -35,12 +42,15 @@ import pandas as pd
 from sim.batch.design import run_id as make_run_id
 from sim.batch.design import run_seed
 from sim.batch.spec import SCENARIO_FACTOR, ExperimentError, Prepared, apply_overrides
-from sim.batch.store import ResultStore
+from sim.batch.store import ResultStore, StoreError
 
 BASE_COLUMNS = [("run_id", "int64"), ("point", "int64"), ("replication", "int64"), ("seed", "int64")]
 TAIL_COLUMNS = [("error", "string"), ("duration_s", "float64")]
 RESERVED = {name for name, _ in BASE_COLUMNS + TAIL_COLUMNS}
 ERROR_LIMIT = 2000
+SOLO_DEATHS = 2
+"""A run is recorded as failed (``WorkerDied``) once its worker process has died this many
+times while running it alone; until then it is retried in a fresh worker."""
 
 
 # ------------------------------------------------------------------ the worker side
@@ -392,6 +402,8 @@ class SweepReport:
     interrupted: bool = False
     workers: int = 0
     warnings: list[str] = field(default_factory=list)
+    worker_deaths: int = 0
+    retried: int = 0
 
     @property
     def done(self) -> int:
@@ -406,6 +418,9 @@ class SweepReport:
                 f"({self.ran} run now, {self.done_before} already there) in {self.seconds:.1f} s"
                 f" ({self.rate:.1f} runs/s on {self.workers} workers); {self.failed_total} failed -> {self.out}")
         lines = [head] + [f"warning: {w}" for w in self.warnings]
+        if self.worker_deaths:
+            lines.append(f"warning: a worker process died {self.worker_deaths} time(s) (killed, or out of memory); "
+                         f"the {self.retried} run(s) it held were re-run in fresh workers")
         for msg, n in sorted(self.errors.items(), key=lambda kv: -kv[1])[:5]:
             lines.append(f"  {n} x {msg}")
         if self.interrupted:
@@ -542,13 +557,100 @@ def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_se
     buffer_ts: list[pd.DataFrame] = []
     last_flush = time.perf_counter()
     failed_now = 0
+    # Worker crashes (a process killed, or out of memory) break a process pool and every
+    # chunk in flight with it. Their runs are retried in a fresh pool: first one run per
+    # task (level 1); if the pool breaks again, one run at a time with nothing else in
+    # flight (level 2), so a run that kills its worker is known; after SOLO_DEATHS deaths
+    # alone it is recorded as failed and the sweep goes on.
+    submitted: dict[cf.Future, tuple[list[RunSpec], int]] = {}
+    retry: list[RunSpec] = []
+    quarantine: list[RunSpec] = []
+    solo_deaths: dict[int, int] = {}
+
+    def submit(chunk: list[RunSpec], level: int) -> None:
+        nonlocal lost_error
+        try:
+            fut = _submit(executor, run_chunk, *task_args(chunk))
+        except BrokenProcessPool as exc:  # the pool broke since the last wait: rebuild, then submit
+            lost_error = exc
+            recover([])
+            fut = _submit(executor, run_chunk, *task_args(chunk))
+        submitted[fut] = (chunk, level)
+        in_flight.add(fut)
+        worker_procs.update(getattr(executor, "_processes", None) or {})  # to read exit codes after a crash
 
     def submit_more():
+        if quarantine:
+            if not in_flight:
+                submit([quarantine.pop(0)], 2)
+            return
         while len(in_flight) < window:
+            if retry:
+                submit([retry.pop(0)], 1)
+                continue
             chunk = next(pending, None)
             if chunk is None:
                 return
-            in_flight.add(_submit(executor, run_chunk, *task_args(chunk)))
+            submit(chunk, 0)
+
+    def take(outputs) -> None:
+        nonlocal failed_now
+        for o in outputs:
+            r = by_id[o.run_id]
+            row = {"run_id": r.run_id, "point": r.point, "replication": r.replication, "seed": r.seed,
+                   "error": o.error, "duration_s": o.duration_s}
+            row.update(points[r.point])
+            if o.outcomes:
+                row.update(o.outcomes)
+            else:
+                failed_now += 1
+            buffer_rows.append(row)
+            if o.timeseries is not None and len(o.timeseries):
+                ts = o.timeseries.reset_index(drop=True)
+                ts.insert(0, "run_id", r.run_id)
+                buffer_ts.append(ts)
+
+    def recover(lost: list[tuple[list[RunSpec], int]]) -> None:
+        """The process pool broke: requeue the lost runs and start a fresh pool."""
+        nonlocal executor, own
+        if not isinstance(executor, cf.ProcessPoolExecutor):
+            raise lost_error  # not a local pool (e.g. Dask retries by itself): nothing to rebuild
+        cf.wait(in_flight)  # every other chunk in flight broke too; keep those that finished first
+        for f in list(in_flight):
+            in_flight.discard(f)
+            chunk, level = submitted.pop(f)
+            try:
+                take(f.result())
+            except BrokenProcessPool:
+                lost.append((chunk, level))
+        code = _dead_worker_code(worker_procs)
+        worker_procs.clear()
+        report.worker_deaths += 1
+        for chunk, level in lost:
+            report.retried += len(chunk)
+            if level == 0:
+                retry.extend(chunk)
+            elif level == 1:
+                quarantine.extend(chunk)
+            else:
+                r = chunk[0]
+                solo_deaths[r.run_id] = solo_deaths.get(r.run_id, 0) + 1
+                if solo_deaths[r.run_id] < SOLO_DEATHS:
+                    quarantine.insert(0, r)
+                else:
+                    report.retried -= 1
+                    take([RunOutput(r.run_id, None, f"WorkerDied: the worker process died {SOLO_DEATHS} times while "
+                                    f"running this run alone (exit code {code}; -9 is SIGKILL, e.g. the "
+                                    f"out-of-memory killer); not retried again", 0.0)])
+        retry.sort(key=lambda r: r.run_id)
+        quarantine.sort(key=lambda r: (solo_deaths.get(r.run_id, 0) == 0, r.run_id))
+        if own:
+            executor.shutdown(wait=False, cancel_futures=True)
+        executor = local_executor(n_workers)  # a fresh pool (a caller's pool stays the caller's to shut down)
+        own = True
+
+    lost_error: BaseException | None = None
+    worker_procs: dict = {}
 
     def flush():
         nonlocal last_flush
@@ -567,23 +669,19 @@ def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_se
         while in_flight:
             finished, _ = cf.wait(in_flight, timeout=max(0.05, flush_seconds - (time.perf_counter() - last_flush)),
                                   return_when=cf.FIRST_COMPLETED)
+            lost = []
             for fut in finished:
                 in_flight.discard(fut)
-                outputs = fut.result()  # a worker crash (not a run error) propagates
-                for o in outputs:
-                    r = by_id[o.run_id]
-                    row = {"run_id": r.run_id, "point": r.point, "replication": r.replication, "seed": r.seed,
-                           "error": o.error, "duration_s": o.duration_s}
-                    row.update(points[r.point])
-                    if o.outcomes:
-                        row.update(o.outcomes)
-                    else:
-                        failed_now += 1
-                    buffer_rows.append(row)
-                    if o.timeseries is not None and len(o.timeseries):
-                        ts = o.timeseries.reset_index(drop=True)
-                        ts.insert(0, "run_id", r.run_id)
-                        buffer_ts.append(ts)
+                chunk, level = submitted.pop(fut)
+                try:
+                    outputs = fut.result()
+                except BrokenProcessPool as exc:  # a worker process died: not a run error
+                    lost.append((chunk, level))
+                    lost_error = exc
+                    continue
+                take(outputs)
+            if lost:
+                recover(lost)
             submit_more()
             if buffer_rows and (len(buffer_rows) >= flush_runs
                                 or time.perf_counter() - last_flush >= flush_seconds):
@@ -597,8 +695,15 @@ def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_se
         _shutdown(executor, in_flight, own)
         own = False
         raise SweepInterrupted(_finish(report, store, t_start, failed_now)) from None
+    except StoreError as exc:  # the results directory cannot be written: say what is stored
+        _shutdown(executor, in_flight, own)
+        own = False
+        raise StoreError(f"{exc}; {report.done} of {report.n_runs} runs are stored") from None
     except BaseException:
-        flush()
+        try:
+            flush()
+        except StoreError:
+            pass  # the error being raised is the one to report
         _shutdown(executor, in_flight, own)
         own = False
         raise
@@ -607,6 +712,19 @@ def _drive(prepared, store: ResultStore, executor, workers, chunk_size, flush_se
         if own:
             executor.shutdown(wait=True)
     return _finish(report, store, t_start, failed_now)
+
+
+def _dead_worker_code(procs: dict) -> str:
+    """Exit code of the worker that broke a process pool (best effort; '?' if unknown). The
+    pool terminates its other workers with SIGTERM (-15) once one has died."""
+    for p in procs.values():
+        try:
+            p.join(timeout=2)  # the pool's own thread may be reaping it right now
+        except (AssertionError, OSError, ValueError):
+            pass
+    codes = [getattr(p, "exitcode", None) for p in procs.values()]
+    codes = [c for c in codes if c not in (None, 0, -signal.SIGTERM)]
+    return str(codes[0]) if codes else "?"
 
 
 def _finish(report: SweepReport, store: ResultStore, t_start: float, failed_now: int) -> SweepReport:

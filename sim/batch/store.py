@@ -96,22 +96,60 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class StoreError(ExperimentError):
+    """The results directory cannot be written (disk full, quota, read-only, permissions).
+
+    Every chunk already stored is complete (chunks are renamed into place only once fully
+    written), so the sweep can be resumed once the problem is fixed."""
+
+
+def io_problem(exc: OSError) -> str:
+    """A short reason for an I/O error: disk full, quota, read-only, permissions."""
+    import errno
+
+    reasons = {errno.ENOSPC: "no space left on the device (disk full)", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "operation not permitted"}
+    if exc.errno in reasons:
+        return reasons[exc.errno]
+    text = str(exc)
+    for code, reason in reasons.items():  # pyarrow's OSError carries the errno only in its text
+        if f"errno {code}]" in text.lower() or os.strerror(code).lower() in text.lower():
+            return reason
+    return exc.strerror or text
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only directory: the next writer's _clean removes it
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _discard(tmp)  # never leave half a file behind, even under a hidden name
+        raise
     _fsync_dir(path.parent)
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
     tmp = path.with_name(f".tmp-{path.name}")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _discard(tmp)
+        raise
 
 
 def read_manifest(root: str | Path) -> dict:
@@ -193,8 +231,11 @@ class ResultStore:
             manifest = old  # keep the schema the existing chunks were written with
         elif root.is_dir() and any(p.name != LOCK for p in root.iterdir()):
             raise ExperimentError(f"{root}: exists, is not empty and is not a pmsim results directory")
-        root.mkdir(parents=True, exist_ok=True)
-        lock_fh = _lock(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            lock_fh = _lock(root)
+        except OSError as exc:
+            raise StoreError(f"{root}: cannot write the results directory: {io_problem(exc)}; nothing was run") from None
         try:
             (root / RUNS).mkdir(exist_ok=True)
             if manifest.get("timeseries_schema"):
@@ -205,6 +246,9 @@ class ResultStore:
                 atomic_write_bytes(existing, json.dumps(manifest, indent=1, default=str).encode())
             store = cls(root, manifest, lock_fh)
             store._clean()
+        except OSError as exc:
+            _unlock(lock_fh)
+            raise StoreError(f"{root}: cannot write the results directory: {io_problem(exc)}; nothing was run") from None
         except BaseException:
             _unlock(lock_fh)
             raise
@@ -242,10 +286,16 @@ class ResultStore:
             return None
         name = f"part-{self._seq:06d}-{uuid.uuid4().hex[:8]}.parquet"
         self._seq += 1
-        if self.ts_columns and timeseries is not None and len(timeseries):
-            atomic_write_table(self.root / TIMESERIES / name, frame_to_table(timeseries, self.ts_columns))
-        path = self.root / RUNS / name
-        atomic_write_table(path, rows_to_table(rows, self.runs_columns))
+        try:
+            if self.ts_columns and timeseries is not None and len(timeseries):
+                atomic_write_table(self.root / TIMESERIES / name, frame_to_table(timeseries, self.ts_columns))
+            path = self.root / RUNS / name
+            atomic_write_table(path, rows_to_table(rows, self.runs_columns))
+        except OSError as exc:
+            _discard(self.root / TIMESERIES / name)  # no time series without its runs row
+            raise StoreError(f"{self.root}: cannot write results: {io_problem(exc)}; the {len(rows)} runs just "
+                             f"finished were not stored (every stored chunk is complete); fix the problem and "
+                             f"run the same command again to resume") from None
         return path
 
     def close(self) -> None:
