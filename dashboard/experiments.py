@@ -79,8 +79,9 @@ def check_experiment(text: str, source: str = "experiment") -> Prepared:
         raise ExperimentError(format_validation_error(exc, source)) from None
     refs = [spec.scenario]
     factor = spec.factors.get(SCENARIO_FACTOR)
-    if isinstance(factor, list):
-        refs += [r for r in factor if isinstance(r, str)]
+    values = factor if isinstance(factor, list) else getattr(factor, "values", None)  # a list or a choice
+    if values:
+        refs += [r for r in values if isinstance(r, str)]
     for ref in refs:
         if is_path_ref(ref) and not _inside(EXPERIMENTS_DIR / ref, ROOT):
             raise ExperimentError(f"{source}: scenario {ref!r} lies outside the project; use a library name "

@@ -7,6 +7,7 @@ table and ``pmsim from-map`` apply exactly the same checks and conversion.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import tempfile
@@ -49,9 +50,14 @@ def frame_from_csv(data: bytes) -> pd.DataFrame:
             read_map(path)  # the same checks as pmsim from-map, with row numbers
         except MapError as exc:
             raise MapError(_readable(str(exc), tmp)) from None
-    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    df.columns = ["_".join(c.strip().lower().replace("-", " ").split()) for c in df.columns]
-    df = df[list(COLUMNS)].copy()
+    # the cells exactly as read_map saw them (csv module): pandas would shift a row with a
+    # trailing empty cell into an index column, or fail on a ragged row read_map accepts
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    header = ["_".join(c.strip().lower().replace("-", " ").split()) for c in rows[0]]
+    where = {c: header.index(c) for c in COLUMNS}
+    records = [[(cells[where[c]] if where[c] < len(cells) else "") for c in COLUMNS]
+               for cells in rows[1:] if any(c.strip() for c in cells)]
+    df = pd.DataFrame(records, columns=list(COLUMNS), dtype=object)
     for col in ("power", "interest"):
         levels = {"low": 0.2, "medium": 0.5, "med": 0.5, "high": 0.8}
         df[col] = [levels.get(v.strip().lower(), v) for v in df[col]]
