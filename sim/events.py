@@ -45,6 +45,18 @@ def reprioritisation(model) -> str:
     return f"the executive re-prioritised: {lead.department}'s priorities shifted"
 
 
+def _culprit(model, shock: str) -> str | None:
+    """Whom a shock's blame naturally falls on ("" = no blame: nobody's fault)."""
+    if shock == "incident":
+        return model.builder().department
+    if shock == "scope_creep":
+        return "sales"
+    if shock == "regulatory":
+        reviewer = model.reviewer()
+        return reviewer.department if reviewer is not None else None
+    return ""
+
+
 SHOCKS = {
     "scope_creep": scope_creep,
     "incident": incident,
@@ -71,4 +83,7 @@ def shock_day(model) -> None:
             broken = [l.department for l in model.leads if l.break_compliance()]
             if broken:
                 model.log("shock", f"compliance broke: {', '.join(broken)} no longer go along", actor=name)
+            culprit = _culprit(model, name)
+            if model.build is not None and culprit != "":
+                model.blame_round(name.replace("_", " "), culprit=culprit)
             model.recheck_plan(f"after the {name.replace('_', ' ')}")

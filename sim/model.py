@@ -133,6 +133,8 @@ class PMSimModel(mesa.Model):
         self.gap_fill_today = False
         self.followed_up_today = False
         self.pm.new_day()
+        if self.plans.slide_releases(self.day):
+            self.plans_changed()
         shock_day(self)
         if self.running:
             self.pm.step()
@@ -333,7 +335,13 @@ class PMSimModel(mesa.Model):
                  f"{outcome}" + (f" ({why})" if why else ""), actor="PM", target=result.target)
 
     def blame_round(self, trigger: str, culprit: str | None) -> None:
-        """After a setback each lead may blame another department or the PM."""
+        """After a setback each lead may blame another department or the PM.
+
+        A lead blames with chance ``blame_propensity * (1.5 - trust)``; it blames the PM
+        with chance ``(1 - trust) / 2`` (distrust looks for the owner), else the culprit
+        department (or a random other one). The PM, with chance = ownership, takes
+        accountability: it spends attention tomorrow and damps the trust cut by
+        ``ownership.absorb * ownership``; otherwise the cut lands in full."""
         pm = self.pm
         cut = self.params.execution.blame_trust_cut
         order = self.rng.permutation(len(self.leads))
@@ -341,11 +349,13 @@ class PMSimModel(mesa.Model):
             lead = self.leads[int(i)]
             if self.rng.random() >= lead.blame_propensity * (1.5 - lead.trust):
                 continue
-            if culprit and culprit != lead.department and self.lead_by_name(culprit) is not None:
+            if self.rng.random() < (1.0 - lead.trust) / 2:
+                blamed = "the PM"
+            elif culprit and culprit != lead.department and self.lead_by_name(culprit) is not None:
                 blamed = culprit
             else:
                 others = [l.department for l in self.leads if l.department != lead.department]
-                blamed = others[int(self.rng.integers(len(others)))] if others else "PM"
+                blamed = others[int(self.rng.integers(len(others)))] if others else "the PM"
             self.counters["blame_events"] += 1
             absorbed = pm.ownership > 0 and pm.wants()
             if absorbed:
@@ -357,7 +367,8 @@ class PMSimModel(mesa.Model):
                          f"PM took accountability, damping the damage", actor=lead.department, target=blamed)
             else:
                 eff = cut
-                lead.adjust_trust(-cut / 2, cause=f"blame event ({trigger})")
+                loss = cut if blamed == "the PM" else cut / 2
+                lead.adjust_trust(-loss, cause=f"blame event ({trigger})")
                 self.log("blame", f"{lead.department} blamed {blamed} for the {trigger}; trust fell",
                          actor=lead.department, target=blamed)
             other = self.lead_by_name(blamed)

@@ -66,7 +66,8 @@ class PlanSpace:
         self.release_idx = grid[:, 1]
         self.quality_idx = grid[:, 2]
         self.review_idx = grid[:, 3]
-        self.release = self.releases[self.release_idx]
+        self.base_release = self.releases[self.release_idx]
+        self.shift = 0  # days the release grid has slid because its earliest day has passed
         self.quality = self.qualities[self.quality_idx]
         self.review = self.review_days[self.review_idx]
         self.n = len(grid)
@@ -75,6 +76,19 @@ class PlanSpace:
 
     def __len__(self) -> int:
         return self.n
+
+    @property
+    def release(self) -> np.ndarray:
+        """Release day of every plan: the scenario's grid, slid forward once time overtakes it."""
+        return self.base_release + self.shift
+
+    def slide_releases(self, today: int, lead_days: int = 5) -> bool:
+        """Keep the earliest release option at least ``lead_days`` ahead of ``today``
+        (a plan cannot promise a date that has passed). Returns whether the grid moved."""
+        shift = max(0, int(today + lead_days - self.releases.min()))
+        moved = shift != self.shift
+        self.shift = shift
+        return moved
 
     # ----------------------------------------------------------------- scores
     def plan_effort(self, effort=None, done=None, rows=None) -> np.ndarray:
@@ -106,8 +120,10 @@ class PlanSpace:
         out[:, ISSUE_INDEX["schedule"]] = np.clip(np.where(early >= 0, 0.9 + 0.5 * early, 0.9 + 1.8 * early), 0.0, 1.0)
         build_days = np.maximum(release - review * review_pace - today, 0.0)
         supply = capacity * productivity * build_days
+        need = self.plan_effort(effort, done, r)
         with np.errstate(over="ignore"):  # a vanishing supply means an infinite load: feasibility 0
-            load = np.divide(self.plan_effort(effort, done, r), supply, out=np.full(n, np.inf), where=supply > 0)
+            load = np.divide(need, supply, out=np.full(n, np.inf), where=supply > 0)
+        load[need <= 1e-9] = 0.0  # nothing left to build is always feasible
         out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
         qspan = self.qualities.max() - self.qualities.min()
         out[:, ISSUE_INDEX["quality"]] = ((quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
