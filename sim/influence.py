@@ -23,6 +23,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse import _sparsetools
 
+_TINY = np.finfo(float).tiny
+"""Smallest normal double. A row whose weights sum below it counts as empty: 1 / sum would
+overflow to inf and a zero weight times inf is NaN (trust cut again and again by blame
+reaches subnormal values)."""
+
 __all__ = [
     "row_normalise",
     "fj_step",
@@ -36,7 +41,7 @@ def row_normalise(W: sp.csr_array) -> sp.csr_array:
     """Return ``W`` scaled so that each non-empty row sums to one."""
     W = sp.csr_array(W, dtype=float)
     sums = np.asarray(W.sum(axis=1)).ravel()
-    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+    scale = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums >= _TINY)
     return sp.csr_array(sp.diags_array(scale) @ W)
 
 
@@ -78,7 +83,7 @@ def bounded_confidence_weights(W: sp.csr_array, x: np.ndarray, eps: float) -> sp
     data = W.data * (np.abs(x[W.indices] - x[rows]) <= eps)
     masked = sp.csr_array((data, W.indices.copy(), W.indptr.copy()), shape=W.shape)
     sums = np.asarray(masked.sum(axis=1)).ravel()
-    lonely = sums <= 0
+    lonely = sums < _TINY
     if lonely.any():
         masked = masked + sp.csr_array(sp.diags_array(lonely.astype(float)))
     return row_normalise(masked)
@@ -208,9 +213,9 @@ class InfluenceNetwork:
         np.multiply(self.base.data, self.trust, out=data)               # raw = base * trust
         sums = np.zeros(n)
         _sparsetools.csr_matvec(n, n, indptr, indices, data, self._ones_vector(), sums)  # row sums, in order
-        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums >= _TINY)
         _sparsetools.csr_scale_rows(n, n, indptr, indices, data, inv)   # raw * inv[row]
-        self._lonely = sums <= 0
+        self._lonely = sums < _TINY
         self._lonely_changed()
         self._full_dirty = False
         self._dirty_rows = []
@@ -241,9 +246,9 @@ class InfluenceNetwork:
         np.multiply(self.base.data[e0:e1], self.trust[e0:e1], out=data)
         sums = np.zeros(r1 - r0)
         _sparsetools.csr_matvec(r1 - r0, self.n, sub, cols, data, self._ones_vector(), sums)
-        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums >= _TINY)
         _sparsetools.csr_scale_rows(r1 - r0, self.n, sub, cols, data, inv)
-        self._lonely[r0:r1] = sums <= 0
+        self._lonely[r0:r1] = sums < _TINY
 
     def _rebuild_scattered(self, rows: np.ndarray) -> None:
         indptr = self.base.indptr
@@ -259,10 +264,10 @@ class InfluenceNetwork:
             sums = np.bincount(local, weights=raw, minlength=len(rows))
         else:
             sums = np.zeros(len(rows))
-        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+        inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums >= _TINY)
         if total:
             self._W.data[edges] = raw * inv[local]
-        self._lonely[rows] = sums <= 0
+        self._lonely[rows] = sums < _TINY
 
     # ------------------------------------------------------------ trust
     def _select(self, edges) -> tuple[np.ndarray, bool]:

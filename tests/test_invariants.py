@@ -234,3 +234,43 @@ def test_extreme_corners():
         check_summary(summarise(model), model)
         check_timeseries(model.datacollector.get_model_vars_dataframe(), model)
         check_trace(model)
+
+
+@case("invariant", "trust cut by 87.5% at every blame, day after day, until it reaches subnormal values "
+      "(found by hypothesis: two leads who listen only to each other, blame propensity 1)",
+      "support stays finite: a row whose listening weights sum below the smallest normal double counts as "
+      "empty (was: 1/sum = inf, 0 * inf = NaN support on the last day)", count=1)
+def test_trust_cut_to_subnormal_values_keeps_support_finite():
+    zero = dict(reservation=0.0, stubbornness=0.0, member_stubbornness=0.0, responsiveness=1.0, members=0,
+                power=0.0, legitimacy=0.0, urgency=0.0, initial_trust=0.0, misperception=0.0)
+    sc = sim.Scenario(
+        pm=dict(archetype="technical", ownership=0.0, attention=1, capital=0.0, belief_noise=0.0, reservation=0.0),
+        departments=[dict(name="engineering", weights={"autonomy": 1.0}, capacity=1.0, blame_propensity=1.0, **zero),
+                     dict(name="sales", weights={"feasibility": 1.0}, blame_propensity=0.0, **zero)],
+        project=dict(features=[dict(name="F1", value=0.0, effort=348.0, risk=0.0, novelty=0.0)], deadline=190,
+                     horizon=348, release_options=[1], quality_levels=[0.0], review_days=[0, 0, 0],
+                     review_coverage=[0.0, 0.0, 0.0], sales_input_at=0.0),
+        negotiation=dict(max_days=2, quorum=0.0, support_weight=0.0, stakeholder_concession=0.0,
+                         feasibility_veto=0.0, safety_veto=0.0, belief_learning=0.0, counter_learning=0.0,
+                         overstep_trust_cost=0.0),
+        execution=dict(productivity=1.0, misalignment_loss=0.0, rework=0.0, blocked_share=0.0, slip_margin=0,
+                       recheck_tolerance=0.0, replan_cooldown=0, abandon_support=0.0, abandon_days=1,
+                       blame_trust_cut=0.875, compliance_decay=0.0),
+        ownership=dict(follow_up=0.0, absorb=0.0, gap_fill=0.0, replan_threshold=0.0, overstep=0.0,
+                       overstep_trust_cost=0.0),
+        events=dict(scope_creep=0.0, incident=1.0, incident_loss=0.0, incident_days=1, regulatory=0.0,
+                    reprioritisation=0.0),
+        network=dict(p_in=0.0, p_out=0.0, lead_listens_to_members=0.0, listen_to_pm=0.0),
+    )
+    model = run_checked(sc, seed=0, every=50)
+    check_timeseries(model.datacollector.get_model_vars_dataframe(), model)
+    # the same fault on the influence network alone: a row whose only trusted edge is subnormal
+    import scipy.sparse as sp
+
+    from sim.influence import InfluenceNetwork
+
+    base = sp.csr_array(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    base.data[:] = 1.0
+    net = InfluenceNetwork(base, np.zeros(3), np.array([1.0, 0.5, 0.5]), trust=np.full(base.nnz, 8e-310))
+    x = net.step(np.full(3, 0.5))
+    assert np.isfinite(x).all() and np.isfinite(net.W.data).all()
