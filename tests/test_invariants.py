@@ -208,8 +208,9 @@ def _nan_equal(x, y) -> bool:
     return x == y
 
 
-@case("invariant", "extreme corners: the longest horizon (5000 days) with nobody able to agree or build "
-      "fast, a single department, zero members, every shock rate 1",
+@case("invariant", "extreme corners: the longest horizon (5000 days) with a 1,000,000 engineer-day feature, "
+      "0.01 effort/day and abandonment as late as the schema allows; a single department with no members; "
+      "every shock every day",
       "the run still ends by the horizon with finite outputs", count=3)
 def test_extreme_corners():
     base = sim.Scenario()
