@@ -105,7 +105,8 @@ def machine() -> dict:
         pass
     return {"cpu": cpu, "nproc": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "mesa": mesa.__version__,
-            "networkx": nx.__version__, "loadavg_at_start": list(os.getloadavg())}
+            "networkx": nx.__version__, "loadavg_at_start": list(os.getloadavg()),
+            "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def shown(path: Path) -> str:
