@@ -414,7 +414,7 @@ def map_or_error(path: Path):
     return sc
 
 
-@case("input", "random stakeholder maps (CSV): duplicate names, listens_to naming unknown people or "
+@case("input", "random stakeholder maps (CSV), read by pmsim from-map and by the dashboard's map table: duplicate names, listens_to naming unknown people or "
       "themselves, bad power/interest/attitude cells (NaN, inf, 1e309, out of range, typos), missing, "
       "duplicated or extra columns, ';' as separator, ragged rows, CSV-injection names, BOM, Latin-1 "
       "bytes, truncation, NUL bytes, no rows, no engineering",
@@ -428,6 +428,20 @@ def test_stakeholder_map_random(tmp_path_factory, data):
     result = map_or_error(p)
     if isinstance(result, str) and "row " in result and "row 1" not in result:
         assert "column" in result or "cells" in result or "no engineering" in result, result
+    # the dashboard's map table reads the same bytes: a table exactly when read_map accepts them
+    from dashboard.organisation import frame_from_csv
+    from sim.stakeholder_map import read_map
+
+    try:
+        people = read_map(p)
+    except MapError:
+        people = None
+    try:
+        table = frame_from_csv(data)
+    except ScenarioError as exc:
+        assert people is None, f"the dashboard refused a map pmsim from-map accepts: {exc}"
+        return
+    assert people is not None and table["name"].str.strip().tolist() == [q.name for q in people]
 
 
 @case("input", "stakeholder map of random bytes, and one whose cell is longer than the csv module's field "
