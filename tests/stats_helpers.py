@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 import sim
+from sim.params import Scenario
 
 
 def outcomes(scenario=None, seeds=range(40), **overrides) -> pd.DataFrame:
@@ -23,3 +24,12 @@ def diff_ci(a, b, level: float = 0.95) -> tuple[float, float, float]:
     res = stats.ttest_ind(a, b, equal_var=False)
     ci = res.confidence_interval(level)
     return a.mean() - b.mean(), ci.low, ci.high
+
+
+def blame_prone_inert() -> Scenario:
+    """The default organisation with every lead blame-prone (0.6) and inert (responsiveness 0.3)."""
+    ov = {}
+    for d in ("engineering", "sales", "legal"):
+        ov[f"departments.{d}.blame_propensity"] = 0.6
+        ov[f"departments.{d}.responsiveness"] = 0.3
+    return Scenario().with_overrides(ov)

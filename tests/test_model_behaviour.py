@@ -5,24 +5,15 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
+from stats_helpers import blame_prone_inert, diff_ci, outcomes
 
 import sim
 from sim.params import Scenario
 from sim.strategies import STRATEGIES
-from stats_helpers import diff_ci, outcomes
 
 SEEDS = range(60)
-
-
-def blame_prone_inert() -> Scenario:
-    ov = {}
-    for d in ("engineering", "sales", "legal"):
-        ov[f"departments.{d}.blame_propensity"] = 0.6
-        ov[f"departments.{d}.responsiveness"] = 0.3
-    return Scenario().with_overrides(ov)
 
 
 def impossible() -> Scenario:

@@ -5,29 +5,20 @@ from __future__ import annotations
 import copy
 
 import pytest
+from stats_helpers import blame_prone_inert, diff_ci, outcomes
 
 import sim
-from sim.params import Scenario
-from stats_helpers import diff_ci, outcomes
 
 SEEDS = range(40)
 
 
-def inert_blame_prone() -> Scenario:
-    ov = {}
-    for d in ("engineering", "sales", "legal"):
-        ov[f"departments.{d}.blame_propensity"] = 0.6
-        ov[f"departments.{d}.responsiveness"] = 0.3
-    return Scenario().with_overrides(ov)
-
-
 @pytest.fixture(scope="module")
 def base():
-    return outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.9)
+    return outcomes(blame_prone_inert(), seeds=SEEDS, pm__ownership=0.9)
 
 
 def test_follow_up_cuts_waiting_on_inert_stakeholders(base):
-    off = outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.9, ownership__follow_up=0.0)
+    off = outcomes(blame_prone_inert(), seeds=SEEDS, pm__ownership=0.9, ownership__follow_up=0.0)
     assert base.follow_ups.mean() > 0
     d, lo, hi = diff_ci(off.waiting_days, base.waiting_days)
     assert lo > 0, f"waiting days without follow-up +{d:.1f}, CI [{lo:.1f}, {hi:.1f}]"
@@ -43,7 +34,7 @@ def test_follow_up_multiplies_the_answer_chance():
 
 def test_blame_absorption_protects_trust():
     for seed in range(5):
-        m = sim.PMSimModel(inert_blame_prone(), rng=seed, pm__ownership=1.0)
+        m = sim.PMSimModel(blame_prone_inert(), rng=seed, pm__ownership=1.0)
         for lead in m.leads:
             lead.blame_propensity = 1.0
         twin = copy.deepcopy(m)
@@ -67,7 +58,7 @@ def test_blame_round_without_ownership_cuts_trust_fully():
 
 
 def _executing_model(seed=0):
-    m = sim.PMSimModel(inert_blame_prone(), rng=seed, pm__ownership=0.9)
+    m = sim.PMSimModel(blame_prone_inert(), rng=seed, pm__ownership=0.9)
     while m.phase != "executing" or m.build is None or m.build.waiting_sales:
         m.step()
     return m
@@ -87,7 +78,7 @@ def test_gap_filling_raises_progress_on_the_same_day():
 
 
 def test_early_replanning_only_with_ownership(base):
-    low = outcomes(inert_blame_prone(), seeds=SEEDS, pm__ownership=0.3)
+    low = outcomes(blame_prone_inert(), seeds=SEEDS, pm__ownership=0.3)
     assert base.early_replans.mean() > 0
     assert low.early_replans.sum() == 0
 

@@ -438,7 +438,7 @@ def prepare(spec: Experiment, source: str | Path | None = None, *, probe: bool =
             scenarios[ref] = objects[ref].model_dump(mode="json")
         return objects[ref]
 
-    base = load(spec.scenario, "scenario")
+    load(spec.scenario, "scenario")  # the base scenario must load even if a factor replaces it
     scenario_refs = [spec.scenario]
     if SCENARIO_FACTOR in factors:
         f = factors[SCENARIO_FACTOR]
