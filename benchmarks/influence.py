@@ -21,7 +21,8 @@ about 10, the trust-weighted, row-normalised listening weights of ``sim.org``):
 The script first asserts that both give the same opinions (to 1e-9) over a few days,
 then times them side by side in this one process, interleaving the repeats, and prints
 medians (each repeat times a block of steps; gc is off while timing; the engine-side
-contenders get three timed blocks per plain Mesa block, as they cost so little). Times
+contenders get three timed blocks per plain Mesa block, as they cost so little, each
+after one untimed warm-up step). Times
 are given by wall clock and by the thread's CPU time, which leaves out the time the
 process waited for a core when the machine is shared. It also reports
 the engine step's effective memory bandwidth: the bytes a CSR mat-vec FJ step must
@@ -182,6 +183,8 @@ def bench_size(members: int, repeats: int, check_days: int, seed: int = 0) -> di
     order = ["plain_mesa"] + [kind for _ in range(rounds) for kind in KINDS[1:]]
     for _ in range(repeats):  # interleaved, so a busy spell hits every contender
         for kind in order:
+            if kind != "plain_mesa":
+                fns[kind]()  # one untimed warm-up step: the plain peer's walk just evicted the caches
             w, c = clocked(fns[kind], k_plain if kind == "plain_mesa" else k_engine)
             wall[kind].append(w)
             cpu[kind].append(c)
