@@ -165,17 +165,23 @@ def test_hundred_thousand_members_build_and_step_in_a_few_hundred_bytes_each():
 
 
 # ------------------------------------------------ same numbers as the plain version
-@pytest.mark.parametrize("pattern", ["one row", "a run of rows", "scattered rows", "mask"])
+@pytest.mark.parametrize("pattern", ["one row", "a run of rows", "scattered rows", "long rows among scattered",
+                                     "mask"])
 def test_partial_renormalisation_equals_a_full_rebuild(pattern):
     from sim.influence import InfluenceNetwork
 
     rng = np.random.default_rng(5)
-    n = 300
-    base = sp.csr_array(sp.random_array((n, n), density=0.05, format="csr", rng=rng))
+    n = 1000
+    dense = sp.random_array((n, n), density=0.01, format="lil", rng=rng)
+    dense[3, :900] = 1.0  # two rows as long as a lead's (rebuilt on their own slices)
+    dense[7, 50:950] = 2.0
+    base = sp.csr_array(dense.tocsr())
     net = InfluenceNetwork(base, np.full(n, 0.3), rng.random(n), trust=rng.uniform(0.2, 1, base.nnz))
     net.W  # built once
     rows = {"one row": [17], "a run of rows": np.arange(40, 90),
-            "scattered rows": rng.choice(n, 60, replace=False), "mask": None}[pattern]
+            "scattered rows": rng.choice(n, 60, replace=False),
+            "long rows among scattered": np.r_[3, 7, rng.choice(np.arange(10, n), 60, replace=False)],
+            "mask": None}[pattern]
     if rows is None:
         net.scale_trust(rng.random(base.nnz) < 0.3, 0.0)  # boolean mask: full rebuild
     else:
