@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from reliability_cases import case
 from reliability_strategies import scenario_data
-from sim.batch.spec import Experiment, ExperimentError, load_experiment, prepare
+from sim.batch.spec import ExperimentError, load_experiment, prepare
 from sim.params import Scenario
 from sim.scenarios import SCENARIO_DIR, ScenarioError, apply_overrides, load_scenario, parse_assignment, validate_data
 from sim.stakeholder_map import COLUMNS, MapError, convert

@@ -5,7 +5,6 @@ runner and the dashboard's upload parsers."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ import sim
 from reliability_cases import case
 from sim import limits
 from sim.batch.spec import ExperimentError, load_and_prepare
-from sim.limits import (MAX_DAYS, MAX_MEMBERS, MAX_REPLICATIONS, MAX_RUNS, MAX_UPLOAD_BYTES, LimitError,
+from sim.limits import (MAX_DAYS, MAX_MEMBERS, MAX_REPLICATIONS, MAX_UPLOAD_BYTES, LimitError,
                         check_scenario)
 from sim.params import Scenario
 from sim.scenarios import ScenarioError, load_scenario
