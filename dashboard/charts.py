@@ -16,7 +16,20 @@ from dashboard.runs import Episode, NetworkSnapshots
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
            "#9d755d", "#bab0ac", "#ff9da6"]
 SUPPORT_SCHEME = "redyellowgreen"
-HEIGHT = 260
+HEIGHT = 240
+
+
+def fit_width(builder):
+    """Charts fill their container's width and keep their own plot height (Streamlit's
+    default autosize "fit" would squeeze the plot to make room for titles and legends)."""
+    import functools
+
+    @functools.wraps(builder)
+    def wrapped(*args, **kwargs):
+        chart = builder(*args, **kwargs)
+        chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")  # in place: no copy
+        return chart
+    return wrapped
 
 
 def department_scale(departments: list[str]) -> alt.Scale:
@@ -24,33 +37,43 @@ def department_scale(departments: list[str]) -> alt.Scale:
     return alt.Scale(domain=list(departments), range=[PALETTE[i % len(PALETTE)] for i in range(len(departments))])
 
 
-def _deadline_rule(deadline: int, label: str = "deadline") -> alt.LayerChart:
+def _deadline_rule(deadline: int, label: str = "deadline") -> list[alt.Chart]:
+    """A dashed red rule at the deadline and its label (two layers)."""
     df = pd.DataFrame({"day": [deadline], "label": [f"{label} (day {deadline})"]})
     rule = alt.Chart(df).mark_rule(color="#d62728", strokeDash=[6, 4], strokeWidth=2).encode(
         x=alt.X("day:Q"), tooltip=[alt.Tooltip("label:N")])
-    text = alt.Chart(df).mark_text(align="left", dx=4, dy=-6, color="#d62728", fontWeight="bold").encode(
-        x=alt.X("day:Q"), y=alt.YValue(10), text=alt.Text("label:N"))
-    return rule + text
+    text = alt.Chart(df).mark_text(align="right", dx=-4, color="#d62728", fontWeight="bold").encode(
+        x=alt.X("day:Q"), y=alt.YValue(8), text=alt.Text("label:N"))  # left of the rule: clear of legends
+    return [rule, text]
+
+
+def negotiation_blocks(ts: pd.DataFrame) -> pd.DataFrame:
+    """First and last day of every stretch of days spent negotiating (numpy, no groupby)."""
+    neg = (ts["phase"].to_numpy(dtype=object) == "negotiating").astype(np.int8)
+    days = ts["day"].to_numpy()
+    edges = np.diff(np.concatenate([[0], neg, [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return pd.DataFrame({"min": days[starts], "max": days[ends], "label": "negotiating"})
 
 
 def _phase_bands(ts: pd.DataFrame) -> alt.Chart:
     """Light bands over the days a plan was being negotiated."""
-    neg = ts[["day", "phase"]].copy()
-    neg["block"] = (neg["phase"] != neg["phase"].shift()).cumsum()
-    bands = (neg[neg["phase"] == "negotiating"].groupby("block")["day"].agg(["min", "max"]).reset_index())
-    bands["label"] = "negotiating"
-    return alt.Chart(bands).mark_rect(color="#999999", opacity=0.12).encode(
-        x=alt.X("min:Q"), x2=alt.X2("max:Q"), tooltip=[alt.Tooltip("label:N", title="phase"),
-                                        alt.Tooltip("min:Q", title="from day"), alt.Tooltip("max:Q", title="to day")])
+    return alt.Chart(negotiation_blocks(ts)).mark_rect(color="#999999", opacity=0.12).encode(
+        x=alt.X("min:Q"), x2=alt.X2("max:Q"),
+        tooltip=[alt.Tooltip("label:N", title="phase"), alt.Tooltip("min:Q", title="from day"),
+                 alt.Tooltip("max:Q", title="to day")])
 
 
 def _per_department(ts: pd.DataFrame, prefix: str, departments: list[str], value: str) -> pd.DataFrame:
-    cols = [f"{prefix}{d}" for d in departments if f"{prefix}{d}" in ts]
-    long = ts[["day", *cols]].melt("day", var_name="department", value_name=value)
-    long["department"] = long["department"].str.removeprefix(prefix)
-    return long
+    """Long table (day, department, value) of the ``<prefix><department>`` columns (numpy)."""
+    present = [d for d in departments if f"{prefix}{d}" in ts]
+    days = ts["day"].to_numpy()
+    values = np.concatenate([ts[f"{prefix}{d}"].to_numpy(float) for d in present]) if present else np.array([])
+    return pd.DataFrame({"day": np.tile(days, len(present)), "department": np.repeat(present, len(days)),
+                         value: values})
 
 
+@fit_width
 def support_chart(ts: pd.DataFrame, departments: list[str], deadline: int) -> alt.LayerChart:
     """Each lead's support for the current plan over time (0 = against, 1 = for)."""
     long = _per_department(ts, "support_", departments, "support")
@@ -60,10 +83,11 @@ def support_chart(ts: pd.DataFrame, departments: list[str], deadline: int) -> al
         color=alt.Color("department:N", scale=department_scale(departments), title="stakeholder"),
         tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("support:Q", format=".2f")])
     half = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#888", strokeDash=[2, 2]).encode(y=alt.Y("y:Q"))
-    return (_phase_bands(ts) + half + lines + _deadline_rule(deadline)).properties(
-        title="Support for the plan, per stakeholder (grey: negotiating)", height=HEIGHT)
+    return alt.layer(_phase_bands(ts), half, lines, *_deadline_rule(deadline),
+                     title="Support for the plan, per stakeholder (grey: negotiating)", height=HEIGHT)
 
 
+@fit_width
 def trust_chart(ts: pd.DataFrame, departments: list[str]) -> alt.LayerChart:
     """Each lead's trust in the PM over time, and the mean trust between departments."""
     long = _per_department(ts, "trust_", departments, "trust")
@@ -72,12 +96,11 @@ def trust_chart(ts: pd.DataFrame, departments: list[str]) -> alt.LayerChart:
         y=alt.Y("trust:Q", title="trust", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("department:N", scale=department_scale(departments), title="trust in the PM of"),
         tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("trust:Q", format=".2f")])
-    cross = ts[["day", "cross_trust"]].rename(columns={"cross_trust": "trust"})
-    cross["series"] = "between departments (mean)"
+    cross = pd.DataFrame({"day": ts["day"].to_numpy(), "trust": ts["cross_trust"].to_numpy(float),
+                          "series": "between departments (mean)"})
     dashed = alt.Chart(cross).mark_line(color="#555", strokeDash=[5, 3]).encode(
         x=alt.X("day:Q"), y=alt.Y("trust:Q"), tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("series:N"), alt.Tooltip("trust:Q", format=".2f")])
-    return (lines + dashed).properties(
-        title="Trust in the PM (dashed: trust between departments)", height=HEIGHT)
+    return alt.layer(lines, dashed, title="Trust in the PM (dashed: trust between departments)", height=HEIGHT)
 
 
 def best_case_burn(ts: pd.DataFrame) -> pd.Series:
@@ -99,30 +122,33 @@ def best_case_burn(ts: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=ts.index)
 
 
+@fit_width
 def burndown_chart(ts: pd.DataFrame, deadline: int) -> alt.LayerChart:
     """Remaining effort of the agreed plan against what capacity allowed, the planned
     release and the deadline."""
-    df = ts[["day", "remaining_effort"]].copy()
-    df["best case at full capacity"] = best_case_burn(ts)
-    df = df.rename(columns={"remaining_effort": "remaining effort"})
-    long = df.melt("day", var_name="series", value_name="effort").dropna()
+    days = ts["day"].to_numpy()
+    effort = np.concatenate([ts["remaining_effort"].to_numpy(float), best_case_burn(ts).to_numpy(float)])
+    long = pd.DataFrame({"day": np.tile(days, 2), "effort": effort,
+                         "series": np.repeat(["remaining effort", "best case at full capacity"], len(days))})
+    long = long[np.isfinite(effort)]
     scale = alt.Scale(domain=["remaining effort", "best case at full capacity"], range=["#1f77b4", "#9ecae1"])
     lines = alt.Chart(long).mark_line(strokeWidth=2.5).encode(
         x=alt.X("day:Q", title="day", scale=alt.Scale(domain=[0, max(int(ts["day"].max()), deadline) + 2])),
         y=alt.Y("effort:Q", title="engineer-days left"),
-        color=alt.Color("series:N", scale=scale, title=None, legend=alt.Legend(orient="top")),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=scale.domain, range=[[1, 0], [5, 3]]), legend=None),
+        color=alt.Color("series:N", scale=scale, title="effort left"),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=scale.domain, range=[[1, 0], [5, 3]]),
+                                  title="effort left"),
         tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("series:N"), alt.Tooltip("effort:Q", format=".1f")])
-    layers = [_phase_bands(ts), lines, _deadline_rule(deadline)]
+    layers = [_phase_bands(ts), lines, *_deadline_rule(deadline)]
     release = ts["release_day"].dropna()
     if len(release):
         rel = int(release.iloc[-1])
         df_rel = pd.DataFrame({"day": [rel], "label": [f"planned release (day {rel})"]})
         layers.append(alt.Chart(df_rel).mark_rule(color="#2ca02c", strokeDash=[2, 2], strokeWidth=2).encode(
             x=alt.X("day:Q"), tooltip=[alt.Tooltip("label:N")]))
-        layers.append(alt.Chart(df_rel).mark_text(align="left", dx=4, dy=8, color="#2ca02c").encode(
+        layers.append(alt.Chart(df_rel).mark_text(align="right", dx=-4, color="#2ca02c").encode(
             x=alt.X("day:Q"), y=alt.YValue(24), text=alt.Text("label:N")))
-    return alt.layer(*layers).properties(title="Burn-down of the agreed plan", height=HEIGHT)
+    return alt.layer(*layers, title="Burn-down of the agreed plan", height=HEIGHT)
 
 
 # ----------------------------------------------------------------------------- network
@@ -143,6 +169,7 @@ def network_frames(snap: NetworkSnapshots, day: int) -> tuple[pd.DataFrame, pd.D
     return nodes, edges
 
 
+@fit_width
 def network_chart(snap: NetworkSnapshots, day: int) -> alt.LayerChart:
     """The organisation on ``day``: nodes coloured by support, edges by trust."""
     nodes, edges = network_frames(snap, day)
@@ -167,9 +194,10 @@ def network_chart(snap: NetworkSnapshots, day: int) -> alt.LayerChart:
     total = snap.total_nodes - 1
     sub = (f"all {total} people" if shown >= total else f"the {len(named) - 1} leads and a sample of "
            f"{shown - len(named) + 1} of {total - len(named) + 1} members")
-    return alt.layer(edge_layer, node_layer, labels).properties(
-        title=alt.TitleParams(f"Organisation on day {day}", subtitle=f"Drawn: {sub}"),
-        height=380).resolve_scale(color="independent")
+    chart = alt.layer(edge_layer, node_layer, labels, height=340,
+                      title=alt.TitleParams(f"Organisation on day {day}", subtitle=f"Drawn: {sub}"))
+    chart.resolve = alt.Resolve(scale=alt.ScaleResolveMap(color="independent"))  # in place: no copy
+    return chart
 
 
 # --------------------------------------------------------------------- negotiation
@@ -188,6 +216,7 @@ def frontier_2d(points: np.ndarray) -> np.ndarray:
     return out[np.argsort(out[:, 0])]
 
 
+@fit_width
 def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: list[str],
                         a: str, b: str, reservations: dict[str, float],
                         end_day: int | None = None) -> alt.LayerChart:
@@ -226,7 +255,8 @@ def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: lis
             x=ax_x, y=ax_y, order=alt.Order("order:Q")))
         layers.append(alt.Chart(df).mark_point(filled=True, size=110, stroke="#222", strokeWidth=0.7).encode(
             x=ax_x, y=ax_y,
-            color=alt.Color("day:Q", scale=alt.Scale(scheme="viridis"), title="offer day"),
+            color=alt.Color("day:Q", scale=alt.Scale(scheme="viridis"), title="offer day",
+                            legend=alt.Legend(format="d", tickMinStep=1)),
             shape=alt.Shape("agreed:N", scale=alt.Scale(domain=["rejected", "agreed"], range=["circle", "diamond"]),
                             title="offer"),
             size=alt.Size("size:Q", scale=None, legend=None),
@@ -234,12 +264,12 @@ def utility_space_chart(offers: pd.DataFrame, episode: Episode, departments: lis
                      alt.Tooltip("x:Q", title=f"utility to {a}", format=".2f"),
                      alt.Tooltip("y:Q", title=f"utility to {b}", format=".2f")]))
     when = f"day {episode.frontier_day}" if episode.frontier_day is not None else "no offers"
-    return alt.layer(*layers).properties(
-        title=alt.TitleParams("Negotiation in utility space",
-                              subtitle=f"grey: plans; blue: Pareto frontier ({when}); red dashes: reservations"),
-        height=380)
+    return alt.layer(*layers, height=320, title=alt.TitleParams(
+        "Negotiation in utility space",
+        subtitle=f"grey: plans; blue: Pareto frontier ({when}); red dashes: reservations"))
 
 
+@fit_width
 def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservations: dict[str, float]) -> alt.LayerChart:
     """Each stakeholder's utility of every offer by day, with its reservation level."""
     if offers.empty:
@@ -250,7 +280,8 @@ def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservat
         df["department"] = df["department"].str.removeprefix("u_")
     scale = department_scale(departments)
     pts = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("day:Q", title="day"), y=alt.Y("utility:Q", title="utility of the offer", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("day:Q", title="day", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("utility:Q", title="utility of the offer", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("department:N", scale=scale, title="stakeholder"),
         tooltip=[alt.Tooltip("day:Q"), alt.Tooltip("department:N"), alt.Tooltip("utility:Q", format=".2f")] +
         ([alt.Tooltip("by:N"), alt.Tooltip("agreed:N")] if not offers.empty else []))
@@ -258,7 +289,7 @@ def offers_timeline_chart(offers: pd.DataFrame, departments: list[str], reservat
     rules = alt.Chart(res).mark_rule(strokeDash=[4, 3]).encode(
         y=alt.Y("utility:Q"), color=alt.Color("department:N", scale=scale, legend=None),
         tooltip=[alt.Tooltip("department:N"), alt.Tooltip("utility:Q", title="reservation", format=".2f")])
-    return (rules + pts).properties(title="Every offer's utility per stakeholder (dashes: reservation)", height=HEIGHT)
+    return alt.layer(rules, pts, title="Every offer's utility per stakeholder (dashes: reservation)", height=HEIGHT)
 
 
 # ------------------------------------------------------------------------ compare
@@ -270,6 +301,7 @@ def _variant_axis(by: str, order: list[str]) -> alt.Y:
     return alt.Y(f"{by}:N", title=None, sort=order, axis=alt.Axis(labelLimit=320))
 
 
+@fit_width
 def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
     """One dot per replication and a box per variant (variants on rows: long labels stay readable)."""
     df = runs[[by, outcome]].dropna()
@@ -282,10 +314,11 @@ def distribution_chart(runs: pd.DataFrame, outcome: str, by: str = "variant") ->
         y=y, x=alt.X(f"{outcome}:Q"), yOffset=alt.YOffset("jitter:Q"), color=colour,
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip(f"{outcome}:Q", format=".2f")]
     ).transform_calculate(jitter="(random() - 0.5) * 16")
-    return (box + dots).properties(title=f"Every run's {outcome.replace('_', ' ')}, per variant",
+    return alt.layer(box, dots, title=f"Every run's {outcome.replace('_', ' ')}, per variant",
                                    height=_rows_height(len(order)))
 
 
+@fit_width
 def outcome_mix_chart(runs: pd.DataFrame, by: str = "variant") -> alt.Chart:
     """How the runs of each variant ended (delivered, abandoned, failed), as shares."""
     order = list(dict.fromkeys(runs[by]))
@@ -303,6 +336,7 @@ def outcome_mix_chart(runs: pd.DataFrame, by: str = "variant") -> alt.Chart:
                                                                    height=_rows_height(len(order)))
 
 
+@fit_width
 def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> alt.LayerChart:
     """Means with 95% confidence intervals; ``stats`` has columns by, mean, lo, hi, n."""
     order = list(dict.fromkeys(stats[by]))
@@ -314,7 +348,7 @@ def means_ci_chart(stats: pd.DataFrame, outcome: str, by: str = "variant") -> al
         y=y, x=alt.X("mean:Q"), color=colour,
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("lo:Q", format=".3f"),
                  alt.Tooltip("hi:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")])
-    return (bars + pts).properties(title=f"Mean {outcome.replace('_', ' ')} with its 95% confidence interval",
+    return alt.layer(bars, pts, title=f"Mean {outcome.replace('_', ' ')} with its 95% confidence interval",
                                    height=_rows_height(len(order)))
 
 
@@ -323,18 +357,26 @@ def _level_type(s: pd.Series) -> str:
     return "quantitative" if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else "nominal"
 
 
+@fit_width
 def heatmap_chart(df: pd.DataFrame, x: str, y: str, outcome: str) -> alt.LayerChart:
     """Mean of ``outcome`` over two factors (factor names may hold dots: columns are renamed)."""
     agg = df.groupby([x, y], dropna=False)[outcome].mean().reset_index()
     agg.columns = ["fx", "fy", "value"]
     agg["label"] = agg["value"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    lo, hi = agg["value"].min(), agg["value"].max()
+    rel = (agg["value"] - lo) / (hi - lo) if hi > lo else pd.Series(0.5, index=agg.index)
+    agg["ink"] = np.where(rel > 0.55, "black", "white")  # readable on viridis' light and dark ends
     base = alt.Chart(agg).encode(x=alt.X("fx:O", title=x), y=alt.Y("fy:O", title=y, sort="descending"))
     rect = base.mark_rect().encode(
         color=alt.Color("value:Q", title=f"mean {outcome}", scale=alt.Scale(scheme="viridis")),
         tooltip=[alt.Tooltip("fx:O", title=x), alt.Tooltip("fy:O", title=y),
                  alt.Tooltip("value:Q", title=f"mean {outcome}", format=".3f")])
-    text = base.mark_text(fontSize=11, color="white").encode(text=alt.Text("label:N"))
-    return (rect + text).properties(title=f"Mean {outcome} over {x} and {y}", height=320)
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("label:N"),
+                                              color=alt.Color("ink:N", scale=None, legend=None))
+    chart = alt.layer(rect, text, title=f"Mean {outcome} over {x} and {y}", height=280)
+    # the cells' colour scale (quantitative) and the labels' ink (literal colours) must not merge
+    chart.resolve = alt.Resolve(scale=alt.ScaleResolveMap(color="independent"))
+    return chart
 
 
 def factor_means(df: pd.DataFrame, keys: list[str], outcome: str, level: float = 0.95) -> pd.DataFrame:
@@ -348,9 +390,13 @@ def factor_means(df: pd.DataFrame, keys: list[str], outcome: str, level: float =
     tq = st.t.ppf(0.5 + level / 2, (out["n"] - 1).clip(lower=1))
     half = (tq * sd / np.sqrt(out["n"].clip(lower=1))).fillna(0.0)
     out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
+    values = df[outcome].dropna()
+    if len(values) and values.isin([0.0, 1.0]).all():  # a rate: its interval stays in [0, 1]
+        out["lo"], out["hi"] = out["lo"].clip(0.0, 1.0), out["hi"].clip(0.0, 1.0)
     return out.reset_index()
 
 
+@fit_width
 def outcome_vs_factor_chart(df: pd.DataFrame, factor: str, outcome: str, color: str | None = None) -> alt.LayerChart:
     """Mean of ``outcome`` (with a 95% CI band) against one factor, one line per ``color``."""
     keys = [factor] + ([color] if color else [])
@@ -365,4 +411,4 @@ def outcome_vs_factor_chart(df: pd.DataFrame, factor: str, outcome: str, color: 
     line = alt.Chart(stats).mark_line(point=True).encode(
         x=xenc, y=alt.Y("mean:Q", title=f"mean {outcome}"), **enc,
         tooltip=tips + [alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")])
-    return (band + line).properties(title=f"{outcome} against {factor} (band: 95% CI)", height=HEIGHT)
+    return alt.layer(band, line, title=f"{outcome} against {factor} (band: 95% CI)", height=HEIGHT)

@@ -131,7 +131,7 @@ class _Recorder:
         self.nodes = _drawn_nodes(model, max_members)
         sub = org.subgraph(self.nodes.tolist())  # never builds the whole graph of a large org
         und = [(int(u), int(v)) for u, v in sub.edges()]
-        und += [(PM_NODE, int(l)) for l in org.lead_nodes]
+        und += [(PM_NODE, int(lead)) for lead in org.lead_nodes]
         self.pairs = np.array(und, dtype=np.int64).reshape(-1, 2)
         self.fwd = _edge_slots(model, self.pairs)
         self.bwd = _edge_slots(model, self.pairs[:, ::-1])
@@ -172,7 +172,7 @@ class _Recorder:
         fwd = np.where(self.fwd >= 0, t[np.maximum(self.fwd, 0)], np.nan)
         bwd = np.where(self.bwd >= 0, t[np.maximum(self.bwd, 0)], np.nan)
         self.trust.append(np.nanmean(np.vstack([fwd, bwd]), axis=0).astype(np.float32))
-        self.stance.append({l.department: l.stance for l in m.leads})
+        self.stance.append({lead.department: lead.stance for lead in m.leads})
         self._watch_negotiation()
 
     def _watch_negotiation(self) -> None:
@@ -234,8 +234,8 @@ def explore_run(scenario: Scenario, seed: int = 0, max_members: int = MAX_DRAWN_
     events = pd.DataFrame(model.events_log, columns=["day", "kind", "actor", "target", "text"])
     result = RunResult(scenario=scenario.name, seed=seed, summary=summarise(model), timeseries=ts,
                        events=events, debrief=build_debrief(model), offers=offers_frame(model))
-    return ExploreRun(result=result, departments=[l.department for l in model.leads],
-                      reservations={l.department: float(l.reservation) for l in model.leads},
+    return ExploreRun(result=result, departments=[lead.department for lead in model.leads],
+                      reservations={lead.department: float(lead.reservation) for lead in model.leads},
                       deadline=scenario.project.deadline, horizon=scenario.project.horizon,
                       network=rec.snapshots(), episodes=rec.episodes)
 

@@ -41,6 +41,8 @@ STRATEGY_FIELDS = {"pm.strategy", "pm.concession"}
 """PM fields shown under the Strategy tab rather than the PM tab."""
 
 SKIPPED = {"name", "description"}
+NONE_OPTION = "(the strategy's own)"
+"""How a select control shows the value None (Streamlit's selectbox reads None as no choice)."""
 SUB = " › "
 """Separates a section from its sub-section in :attr:`ParamSpec.section`."""
 SLIDER_MAX_SPAN = 1000
@@ -158,8 +160,8 @@ def _field_spec(path: str, name: str, info, value, group: str, section: str) -> 
         inner = [a for a in args if a is not type(None)][0]
         if typing.get_origin(inner) is Literal:
             opts = (None, *typing.get_args(inner))
-            return ParamSpec(kind="select", options=opts, help=_help(info),
-                             option_labels={None: "(the strategy's own)"}, **common)
+            return ParamSpec(kind="select", options=opts, help=_help(info) + " Empty = the strategy's own.",
+                             option_labels={None: NONE_OPTION}, **common)
         kind = "optional_int" if inner is int else "optional_float"
         return ParamSpec(kind=kind, minimum=lo, maximum=hi, help=_help(info, lo, hi) + " Blank = off.",
                          placeholder="off", **common)

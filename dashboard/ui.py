@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import altair as alt
 import streamlit as st
 
 from dashboard.library import load_library
-from dashboard.runs import ExploreRun, explore_run
-from dashboard.schema import SUB, ParamSpec, format_list, parse_list
+from dashboard.runs import ExploreRun, explore_run, headline
+from dashboard.schema import NONE_OPTION, SUB, ParamSpec, format_list, parse_list
 from sim.params import Scenario
+
+alt.data_transformers.disable_max_rows()  # a long horizon x many departments is still small data
+
+
+def chart(where, fig: alt.TopLevelMixin) -> None:
+    """Draw an Altair chart from :mod:`dashboard.charts` across ``where``'s width.
+
+    The spec is built without JSON-schema validation (the tests validate every chart
+    builder), which takes a tenth of a second off every re-render of the Explore page.
+    """
+    where.vega_lite_chart(fig.to_dict(validate=False), width="stretch")
 
 
 def setup_page(title: str, sidebar_width: int | None = None) -> None:
@@ -45,6 +57,8 @@ def to_widget(spec: ParamSpec, value: Any) -> tuple[bool, Any]:
                 return True, value
             return isinstance(value, list), format_list(list(value))
         if k == "select":
+            if value is None or value == NONE_OPTION:
+                return None in spec.options, NONE_OPTION
             return value in spec.options, value
         if k == "bool":
             return isinstance(value, bool), value
@@ -96,6 +110,8 @@ def read_params(specs: list[ParamSpec]) -> tuple[dict[str, Any], list[str]]:
                 values[s.path] = parse_list(raw, s.kind)
             except ValueError as exc:
                 problems.append(f"{s.label} ({s.path}): {exc}")
+        elif s.kind == "select" and raw == NONE_OPTION:
+            values[s.path] = None
         else:
             values[s.path] = raw
     return values, problems
@@ -132,7 +148,8 @@ def control(spec: ParamSpec) -> None:
                         step=1, placeholder=spec.placeholder, **common)
     elif k == "select":
         labels = spec.option_labels
-        st.selectbox(spec.label, options=list(spec.options), format_func=lambda o: labels.get(o, str(o)), **common)
+        options = [NONE_OPTION if o is None else o for o in spec.options]
+        st.selectbox(spec.label, options=options, format_func=lambda o: labels.get(o, str(o)), **common)
     elif k == "bool":
         st.checkbox(spec.label, **common)
     elif k in ("list_int", "list_float"):
@@ -166,3 +183,15 @@ def param_panel(specs: list[ParamSpec], group: str) -> None:
                     st.markdown(f"**{sub.capitalize()}**" + (f"  \n{note}" if note else ""))
                 for spec in subs[sub]:
                     control(spec)
+
+
+def outcome_cards(summary: dict) -> None:
+    """The headline outcome cards of one run, in a row."""
+    cards = headline(summary)
+    for col, (label, (value, delta, help_text)) in zip(st.columns(len(cards)), cards.items()):
+        colour = "normal"
+        if label == "Delivered?":
+            colour = "green" if summary["on_time"] else ("orange" if summary["delivered"] else "red")
+        col.metric(label, value, delta, help=help_text, border=True, delta_color=colour,
+                   delta_arrow="off" if label in ("Delivered?", "Value delivered") else "auto")
+    st.caption(f"**How it ended:** {summary['end_reason']}")

@@ -44,8 +44,18 @@ def test_explore_first_view_shows_the_baseline_run():
     assert at.selectbox(key="scenario_name").value == "baseline"
     assert metrics(at) == expected_cards({})
     assert at.slider(key="net_day").value == at.slider(key="net_day").max  # the network opens on the last day
-    assert at.dataframe  # the story table
+    assert at.dataframe  # the story table: the first of the lazy tabs
+    assert not any("Moves that mattered" in m.value for m in at.markdown)  # closed tabs are not computed
+    at.session_state["explore_more"] = "Debrief"  # AppTest has no tab clicks: set the tabs' state
+    at.run()
+    no_trouble(at)
     assert any("Moves that mattered" in m.value for m in at.markdown)
+    at.session_state["explore_more"] = "The negotiation"
+    at.run()
+    no_trouble(at)
+    assert at.selectbox(key="neg_x").value == "engineering" and at.selectbox(key="neg_y").value == "sales"
+    at.selectbox(key="neg_y").set_value("legal").run()
+    no_trouble(at)
 
 
 def test_explore_change_ownership_and_strategy_reruns_and_updates_the_link():
@@ -248,3 +258,17 @@ def test_my_organisation_table_becomes_a_scenario_and_runs():
 def expected_cards_for(scenario, seed: int = 0) -> dict[str, str]:
     result = sim.run(scenario, seed=seed)
     return {label: value for label, (value, _, _) in headline(result.summary).items()}
+
+
+def test_explore_optional_choice_none_is_shown_and_round_trips():
+    at = page("explore.py")
+    at.button_group(key="param_group").set_value("Strategy").run()
+    concession = at.selectbox(key="p:pm.concession")
+    assert concession.value == "(the strategy's own)"  # None, shown as a choice, not as "no selection"
+    concession.set_value("boulware").run()
+    no_trouble(at)
+    assert at.query_params["pm.concession"] == "boulware"
+    assert metrics(at) == expected_cards({"pm.concession": "boulware"})
+    at.selectbox(key="p:pm.concession").set_value("(the strategy's own)").run()
+    assert "pm.concession" not in at.query_params
+    assert metrics(at) == expected_cards({})

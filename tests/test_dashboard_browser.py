@@ -113,6 +113,19 @@ def no_exception(pg) -> None:
     assert pg.get_by_test_id("stException").count() == 0, pg.get_by_test_id("stException").all_inner_texts()
 
 
+DRAWN = """n => {
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+  return charts.length >= n && charts.every(c => [...c.querySelectorAll('canvas, svg.marks')]
+      .some(el => el.getBoundingClientRect().width > 50 && el.getBoundingClientRect().height > 50));
+}"""
+
+
+def charts_drawn(pg, n: int, timeout: float = 30_000) -> None:
+    """Wait until ``n`` charts are on the page and every one has drawn (a chart whose spec
+    Vega rejects leaves an empty box, which this catches)."""
+    pg.wait_for_function(DRAWN, arg=n, timeout=timeout)
+
+
 def metric_values(pg) -> list[str]:
     return pg.get_by_test_id("stMetricValue").all_inner_texts()
 
@@ -129,7 +142,8 @@ def test_explore_in_the_browser(page, app_url, tmp_path):
 
     open_page(page, app_url, "Explore a scenario")
     page.get_by_test_id("stMetric").first.wait_for()
-    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6, timeout=30_000)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4, timeout=30_000)
+    charts_drawn(page, 4)
     # the PM's ownership to the maximum: the change alone re-runs the simulation
     thumb = page.get_by_test_id("stSlider").filter(has_text="Ownership").first.get_by_role("slider")
     thumb.focus()
@@ -143,7 +157,8 @@ def test_explore_in_the_browser(page, app_url, tmp_path):
     page.get_by_role("option", name=re.compile(r"^consultative")).click()
     page.wait_for_url(re.compile(r"pm\.strategy=consultative"), timeout=30_000)
     idle(page)
-    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(4)
+    charts_drawn(page, 4)
     no_exception(page)
     screenshot(page, tmp_path / "explore.png")
     page.set_viewport_size({"width": 1500, "height": 1000})
@@ -153,6 +168,12 @@ def test_explore_in_the_browser(page, app_url, tmp_path):
     day.press("Home")
     expect(page.get_by_text("Organisation on day 0")).to_be_visible(timeout=15_000)
     idle(page)
+    # the negotiation tab draws its two charts when opened
+    page.get_by_role("tab", name="The negotiation").click()
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6, timeout=30_000)
+    expect(page.get_by_text("Negotiation in utility space")).to_be_visible()
+    idle(page)
+    charts_drawn(page, 6)
     # an impossible combination and a broken upload: messages, no traceback, the edits kept
     group(page, "Project")
     horizon = page.get_by_test_id("stNumberInput").filter(has_text="Horizon").get_by_role("spinbutton")
@@ -187,6 +208,7 @@ def test_compare_in_the_browser(page, app_url, tmp_path):
     page.get_by_role("button", name="Run comparison").click()
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=60_000)
     idle(page)
+    charts_drawn(page, 2)
     expect(page.get_by_text("All outcomes: mean [95% CI]")).to_be_visible()
     no_exception(page)
     screenshot(page, tmp_path / "compare.png")
@@ -215,6 +237,7 @@ def test_experiments_in_the_browser(page, app_url, tmp_path):
     page.get_by_role("tab", name="Browse results").click()
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=30_000)
     idle(page)
+    charts_drawn(page, 2)
     no_exception(page)
     screenshot(page, tmp_path / "experiments.png")
 
@@ -249,5 +272,6 @@ def test_my_organisation_in_the_browser(page, app_url, tmp_path):
     expect(page.get_by_test_id("stMetric")).to_have_count(5, timeout=30_000)
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2, timeout=30_000)
     idle(page)
+    charts_drawn(page, 2)
     no_exception(page)
     screenshot(page, tmp_path / "my_organisation.png")

@@ -27,8 +27,8 @@ METRIC_HELP = {
 }
 
 st.title("Compare strategies")
-st.markdown("Run each variant many times with the same seeds (common random numbers) and compare "
-            "the outcomes: dots are single runs, bars the 95% confidence interval of the mean.")
+st.markdown("Run each variant many times with the same seeds (common random numbers) and compare the "
+            "outcomes: the mean of each variant with its 95% confidence interval, and how single runs spread.")
 
 uploads = ss.get("uploads", {})
 names = list(library()) + list(uploads)
@@ -107,11 +107,11 @@ runs[metric] = runs[metric].astype(float)
 stats = result.table[result.table["metric"] == metric].rename(columns={"low": "lo", "high": "hi"})
 stats = stats.assign(variant=stats["variant"].map(short))
 left, right = st.columns(2)
-left.altair_chart(charts.means_ci_chart(stats, metric), width="stretch")
+ui.chart(left, charts.means_ci_chart(stats, metric))
 if metric in RATE_METRICS:
-    right.altair_chart(charts.outcome_mix_chart(runs), width="stretch")
+    ui.chart(right, charts.outcome_mix_chart(runs))
 else:
-    right.altair_chart(charts.distribution_chart(runs, metric), width="stretch")
+    ui.chart(right, charts.distribution_chart(runs, metric))
 
 st.subheader("All outcomes: mean [95% CI]")
 
@@ -122,6 +122,8 @@ def _cell(row) -> str:
     text = f"{row['mean']:.2f}"
     if pd.notna(row["low"]) and pd.notna(row["high"]):
         text += f" [{row['low']:.2f}, {row['high']:.2f}]"
+    if row["n"] < result.reps:  # e.g. delivery day: only the runs that delivered
+        text += f" (n={int(row['n'])})"
     return text
 
 

@@ -8,8 +8,18 @@ import time
 import streamlit as st
 
 from dashboard import charts, ui
-from dashboard.experiments import (check_experiment, csv_bytes, describe, experiment_files, load_runs,
-                                   numeric_outcomes, parquet_bytes, results_folders, results_root, start_sweep)
+from dashboard.experiments import (
+    check_experiment,
+    csv_bytes,
+    describe,
+    experiment_files,
+    load_runs,
+    numeric_outcomes,
+    parquet_bytes,
+    results_folders,
+    results_root,
+    start_sweep,
+)
 from sim.batch import ExperimentError
 
 ui.setup_page("Experiments")
@@ -113,12 +123,12 @@ with browse_tab:
                 others = [f for f in factors if f != fx]
                 colour = st.selectbox("One line per", [None] + others, key="res_colour",
                                       format_func=lambda f: "(all runs together)" if f is None else f)
-                st.altair_chart(charts.outcome_vs_factor_chart(data, fx, outcome, colour), width="stretch")
+                ui.chart(st, charts.outcome_vs_factor_chart(data, fx, outcome, colour))
             with right:
                 if len(factors) >= 2:
                     hx = st.selectbox("Heatmap columns", factors, index=0, key="res_hx")
                     hy = st.selectbox("Heatmap rows", [f for f in factors if f != hx], index=0, key="res_hy")
-                    st.altair_chart(charts.heatmap_chart(data, hx, hy, outcome), width="stretch")
+                    ui.chart(st, charts.heatmap_chart(data, hx, hy, outcome))
                 else:
                     st.info("A heatmap needs two factors; this experiment has one.")
         st.dataframe(runs.head(500), hide_index=True, width="stretch", height=260)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import charts, ui
 from dashboard.library import UPLOAD_PREFIX, default_name, library, parse_upload, scenario_toml, with_changes
-from dashboard.runs import ExploreRun, headline
+from dashboard.runs import ExploreRun
 from dashboard.schema import GROUPS, changed, encode_value, overrides_from_query, param_specs
 from sim.scenarios import ScenarioError
 
@@ -149,23 +149,15 @@ result = run.result
 summary = result.summary
 
 # --- outcome cards
-cards = headline(summary)
-cols = st.columns(len(cards))
-for col, (label, (value, delta, help_text)) in zip(cols, cards.items()):
-    colour = "normal"
-    if label == "Delivered?":
-        colour = "green" if summary["on_time"] else ("orange" if summary["delivered"] else "red")
-    col.metric(label, value, delta, help=help_text, border=True, delta_color=colour,
-               delta_arrow="off" if label in ("Delivered?", "Value delivered") else "auto")
-st.caption(f"**How it ended:** {summary['end_reason']}")
+ui.outcome_cards(summary)
 
 # --- support, trust, burn-down
 ts = result.timeseries
 left, right = st.columns(2)
-left.altair_chart(charts.support_chart(ts, run.departments, run.deadline), width="stretch")
-right.altair_chart(charts.trust_chart(ts, run.departments), width="stretch")
+ui.chart(left, charts.support_chart(ts, run.departments, run.deadline))
+ui.chart(right, charts.trust_chart(ts, run.departments))
 left, right = st.columns(2)
-left.altair_chart(charts.burndown_chart(ts, run.deadline), width="stretch")
+ui.chart(left, charts.burndown_chart(ts, run.deadline))
 
 
 @st.fragment
@@ -177,15 +169,11 @@ def network_view(run: ExploreRun) -> None:
     st.slider("Replay the organisation: day", 0, last, key="net_day",
               help="Move to replay the run: node colours show each person's support for the plan on that day, "
                    "edge shades the trust on each tie (darker = more trust).")
-    st.altair_chart(charts.network_chart(run.network, ss["net_day"]), width="stretch")
+    ui.chart(st, charts.network_chart(run.network, ss["net_day"]))
 
 
 with right:
     network_view(run)
-
-# --- negotiation
-st.subheader("The negotiation")
-
 
 @st.fragment
 def negotiation_view(run: ExploreRun) -> None:
@@ -202,16 +190,9 @@ def negotiation_view(run: ExploreRun) -> None:
     a = c2.selectbox("Horizontal axis: utility to", deps, index=0, key="neg_x")
     b = c3.selectbox("Vertical axis: utility to", deps, index=min(1, len(deps) - 1), key="neg_y")
     end = eps[pick + 1].start_day if pick + 1 < len(eps) else None
-    l, r = st.columns(2)
-    l.altair_chart(charts.utility_space_chart(offers, eps[pick], deps, a, b, run.reservations, end_day=end),
-                   width="stretch")
-    r.altair_chart(charts.offers_timeline_chart(offers, deps, run.reservations), width="stretch")
-
-
-negotiation_view(run)
-
-# --- story
-st.subheader("The story")
+    left, right = st.columns(2)
+    ui.chart(left, charts.utility_space_chart(offers, eps[pick], deps, a, b, run.reservations, end_day=end))
+    ui.chart(right, charts.offers_timeline_chart(offers, deps, run.reservations))
 
 
 @st.fragment
@@ -220,9 +201,9 @@ def story_view(run: ExploreRun) -> None:
     people = sorted(set(ev["actor"].dropna()) | set(ev["target"].dropna()))
     kinds = sorted(ev["kind"].unique())
     c1, c2 = st.columns(2)
-    who = c1.multiselect("Stakeholders", people, key="story_who", placeholder="everyone",
+    who = c1.multiselect("Stakeholders", people, key="story_who", placeholder="everyone", persist_state="session",
                          help="Keep events where one of these acted or was the target.")
-    what = c2.multiselect("Event types", kinds, key="story_kinds", placeholder="all types")
+    what = c2.multiselect("Event types", kinds, key="story_kinds", placeholder="all types", persist_state="session")
     sel = ev
     if who:
         sel = sel[sel["actor"].isin(who) | sel["target"].isin(who)]
@@ -235,20 +216,33 @@ def story_view(run: ExploreRun) -> None:
                                             "what happened": st.column_config.TextColumn(width="large")})
 
 
-story_view(run)
+def debrief_view(deb: dict) -> None:
+    st.markdown("**Why each stakeholder committed or resisted**")
+    cols = st.columns(max(1, min(4, len(deb["stakeholders"]))))
+    for i, s in enumerate(deb["stakeholders"]):
+        with cols[i % len(cols)].container(border=True):
+            st.markdown(f"**{s['department']}** ended **{s['stance']}**")
+            st.caption(f"trust in the PM {s['trust_start']:.2f} -> {s['trust_end']:.2f} - "
+                       f"{s['commitments']} commitment, {s['compliances']} compliance, "
+                       f"{s['resistances']} resistance")
+            st.markdown("\n".join(f"- {w}" for w in s["why"]) or "- nothing notable")
+    st.markdown("**Moves that mattered**")
+    st.markdown("\n".join(f"- {m}" for m in deb["moves_that_mattered"]) or "- none")
 
-# --- debrief
-st.subheader("Debrief: why each stakeholder committed or resisted")
-deb = result.debrief
-cols = st.columns(max(1, min(4, len(deb["stakeholders"]))))
-for i, s in enumerate(deb["stakeholders"]):
-    with cols[i % len(cols)].container(border=True):
-        st.markdown(f"**{s['department']}** ended **{s['stance']}**")
-        st.caption(f"trust in the PM {s['trust_start']:.2f} -> {s['trust_end']:.2f} - "
-                   f"{s['commitments']} commitment, {s['compliances']} compliance, {s['resistances']} resistance")
-        st.markdown("\n".join(f"- {w}" for w in s["why"]) or "- nothing notable")
-st.markdown("**Moves that mattered**")
-st.markdown("\n".join(f"- {m}" for m in deb["moves_that_mattered"]) or "- none")
+
+# --- the deeper views: only the open tab is computed and drawn (keeps every re-run fast)
+st.subheader("In detail: the story, the negotiation, the debrief")
+story_tab, negotiation_tab, debrief_tab = st.tabs(["The story", "The negotiation", "Debrief"], key="explore_more",
+                                                  on_change="rerun")
+if story_tab.open:
+    with story_tab:
+        story_view(run)
+if negotiation_tab.open:
+    with negotiation_tab:
+        negotiation_view(run)
+if debrief_tab.open:
+    with debrief_tab:
+        debrief_view(result.debrief)
 
 st.download_button("Download this scenario (TOML)", data=lambda: scenario_toml(scenario or base),
                    file_name=f"{(scenario or base).name}.toml", mime="application/toml", key="download_scenario",

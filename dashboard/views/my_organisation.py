@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import charts, ui
 from dashboard.library import UPLOAD_PREFIX
 from dashboard.organisation import departments_table, empty_map, example_map, frame_from_csv, map_to_scenario
-from dashboard.runs import headline
 from sim.scenarios import ScenarioError
 
 ui.setup_page("My organisation")
@@ -112,12 +111,7 @@ made_for, result = stored
 if made_for != request:
     st.warning("The table changed since this run; press **Run this organisation** to update it.",
                icon=":material/update:")
-summary = result.result.summary
-cols = st.columns(5)
-for col, (label, (value, delta, help_text)) in zip(cols, headline(summary).items()):
-    col.metric(label, value, delta, help=help_text, border=True,
-               delta_arrow="off" if label in ("Delivered?", "Value delivered") else "auto")
-st.caption(f"**How it ended:** {summary['end_reason']}")
+ui.outcome_cards(result.result.summary)
 left, right = st.columns(2)
-left.altair_chart(charts.support_chart(result.result.timeseries, result.departments, result.deadline), width="stretch")
-right.altair_chart(charts.network_chart(result.network, result.days), width="stretch")
+ui.chart(left, charts.support_chart(result.result.timeseries, result.departments, result.deadline))
+ui.chart(right, charts.network_chart(result.network, result.days))
