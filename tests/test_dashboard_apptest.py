@@ -272,3 +272,14 @@ def test_explore_optional_choice_none_is_shown_and_round_trips():
     at.selectbox(key="p:pm.concession").set_value("(the strategy's own)").run()
     assert "pm.concession" not in at.query_params
     assert metrics(at) == expected_cards({})
+
+
+def test_explore_every_library_scenario_renders():
+    from dashboard.library import library
+
+    at = page("explore.py")
+    for name in library():
+        at.selectbox(key="scenario_name").set_value(name).run()
+        no_trouble(at)
+        assert not at.error, (name, [e.value for e in at.error])
+        assert len(at.metric) == 5, name
