@@ -429,7 +429,8 @@ class PMSimModel(mesa.Model):
         b = self.build
         self.delivered_scope = self.plans.plan(b.plan).features
         self.delivery_day = self.day
-        self.end("delivered", f"delivered on day {self.day}: {self.plans.plan(b.plan, b.dictated).describe()}")
+        self.end("delivered", f"delivered on day {self.day}: "
+                 f"{self.plans.plan(b.plan, b.dictated, release=b.release).describe()}")
 
     def end(self, phase: str, reason: str) -> None:
         self.phase = phase

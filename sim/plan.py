@@ -144,9 +144,11 @@ class PlanSpace:
         best_of_what[self.what_id[order][first]] = order[first]
         return best_of_what[self.what_id]
 
-    def plan(self, idx: int, dictated: bool = False) -> Plan:
+    def plan(self, idx: int, dictated: bool = False, release: int | None = None) -> Plan:
+        """A readable view of plan ``idx`` (``release`` overrides the day, e.g. the one agreed)."""
         feats = tuple(n for n, m in zip(self.names, self.mask[idx]) if m)
-        return Plan(feats, int(self.release[idx]), float(self.quality[idx]),
+        day = int(self.release[idx]) if release is None else int(release)
+        return Plan(feats, day, float(self.quality[idx]),
                     int(self.review_idx[idx]), dictated)
 
 
