@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.compare import RATE_METRICS
+
 from sim.batch.store import read_design, read_manifest, read_runs
 
 META = {"run_id", "point", "replication", "seed", "error", "duration_s"}
@@ -98,6 +100,8 @@ def point_summary(res: Results, outcomes: list[str] | None = None, level: float 
     blocks = {}
     for col in mean.columns:
         lo, hi = _ci(mean[col], std[col], n[col], level)
+        if col in RATE_METRICS:  # a rate's interval stays within [0, 1]
+            lo, hi = lo.clip(0.0, 1.0), hi.clip(0.0, 1.0)
         blocks[f"{col}.mean"] = mean[col]
         blocks[f"{col}.ci_low"] = lo
         blocks[f"{col}.ci_high"] = hi
