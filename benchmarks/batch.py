@@ -91,7 +91,7 @@ def bare(sc, runs) -> float:
     scenarios = {own: sc.with_overrides({"pm.ownership": own}) for own in OWNERSHIP}
     t0 = time.perf_counter()
     for own, seed in runs:
-        m = PMSimModel(scenarios[own], rng=seed)
+        m = PMSimModel(scenarios[own], rng=seed, collect=False)  # as the runner does without time series
         m.run()
         summarise(m)
     return time.perf_counter() - t0

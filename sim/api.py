@@ -35,7 +35,7 @@ def run(scenario: Scenario | Mapping | None = None, seed: int | None = 0,
     if overrides:
         sc = sc.with_overrides(dict(overrides))
     check_scenario(sc)  # resource caps (sim/limits.py): LimitError names the cap
-    model = PMSimModel(sc, rng=seed)
+    model = PMSimModel(sc, rng=seed, collect=timeseries)
     model.run()
     ts = model.datacollector.get_model_vars_dataframe() if timeseries else pd.DataFrame()
     events = pd.DataFrame(model.events_log, columns=["day", "kind", "actor", "target", "text"])

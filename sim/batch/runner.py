@@ -108,7 +108,7 @@ def run_one(ctx: ChunkContext, rid: int, point: int, seed: int, ref: str, overri
     t0 = time.perf_counter()
     try:
         sc = _scenario(ctx, ref, point, overrides)
-        model = PMSimModel(sc, rng=seed)
+        model = PMSimModel(sc, rng=seed, collect=ctx.timeseries)
         model.run()
         summary = summarise(model)
         outcomes = {k: summary.get(k) for k in ctx.outcomes}
