@@ -16,7 +16,9 @@ Conventions
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -138,6 +140,7 @@ class InfluenceNetwork:
         # preallocated day buffers (the step allocates only the new opinion vector)
         self._heard = np.empty(self.n)
         self._pull = np.empty(self.n)
+        self._blocks = _row_blocks(self._W, self.n)  # row blocks for threaded steps (large orgs)
         self._dirty_rows: list[np.ndarray] = []
         self.version = 0
         self._dirty = True
@@ -329,7 +332,10 @@ class InfluenceNetwork:
         x, n = self.x, self.n
         heard, pull = self._heard, self._pull
         heard.fill(0.0)
-        _sparsetools.csr_matvec(n, n, W.indptr, W.indices, W.data, x, heard)  # heard = W @ x
+        if self._blocks is None:
+            _sparsetools.csr_matvec(n, n, W.indptr, W.indices, W.data, x, heard)  # heard = W @ x
+        else:  # large orgs: row blocks on threads (scipy's kernel releases the GIL); same numbers
+            list(_pool().map(_block_matvec, [(W, b, x, heard) for b in self._blocks]))
         if self._any_lonely:  # nobody trusted: hear only yourself, not 0
             lonely = self._lonely_nodes
             heard[lonely] = x[lonely]
@@ -338,6 +344,45 @@ class InfluenceNetwork:
         np.add(pull, heard, out=pull)
         self.x = np.clip(pull, 0.0, 1.0)
         return self.x
+
+
+THREADED_MIN_NODES = 50_000
+"""Networks at least this large step their mat-vec on :func:`step_threads` threads."""
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def step_threads() -> int:
+    """Threads for a large network's step: ``PMSIM_THREADS`` if set, else up to 2 cores."""
+    env = os.environ.get("PMSIM_THREADS")
+    if env and env.isdigit() and int(env) >= 1:
+        return int(env)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=step_threads(), thread_name_prefix="pmsim-step")
+    return _POOL
+
+
+def _row_blocks(W, n: int):
+    """Row ranges (with rebased indptr) splitting the edges evenly, or None for one block."""
+    k = step_threads()
+    if n < THREADED_MIN_NODES or k < 2:
+        return None
+    cuts = np.searchsorted(W.indptr, np.linspace(0, W.indptr[-1], k + 1)[1:-1])
+    bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
+    return [(r0, r1, (W.indptr[r0:r1 + 1] - W.indptr[r0]).astype(W.indptr.dtype))
+            for r0, r1 in zip(bounds[:-1], bounds[1:])]
+
+
+def _block_matvec(args) -> None:
+    """``out[r0:r1] += W[r0:r1] @ x`` for one row block (views into W's arrays)."""
+    W, (r0, r1, indptr), x, out = args
+    e0, e1 = W.indptr[r0], W.indptr[r1]
+    _sparsetools.csr_matvec(r1 - r0, W.shape[1], indptr, W.indices[e0:e1], W.data[e0:e1], x, out[r0:r1])
 
 
 def _compact_indices(A: sp.csr_array) -> None:
