@@ -14,17 +14,15 @@ import os
 import shutil
 import threading
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.batch import ExperimentError, Prepared, read_manifest, read_runs, run_experiment
 from sim.batch.analysis import outcome_frame
 from sim.batch.runner import local_executor
-from sim.batch.spec import SCENARIO_FACTOR, Experiment, format_validation_error, is_path_ref, prepare
+from sim.batch.spec import SCENARIO_FACTOR, is_path_ref, parse_experiment, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS_DIR = ROOT / "experiments"
@@ -67,16 +65,7 @@ def check_experiment(text: str, source: str = "experiment") -> Prepared:
     """
     if len(text) > MAX_TEXT:
         raise ExperimentError(f"{source}: {len(text)} characters is too long for an experiment file")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ExperimentError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
-    try:
-        spec = Experiment.model_validate(data)
-    except ValidationError as exc:
-        raise ExperimentError(format_validation_error(exc, source)) from None
+    spec = parse_experiment(text, source)
     refs = [spec.scenario]
     factor = spec.factors.get(SCENARIO_FACTOR)
     values = factor if isinstance(factor, list) else getattr(factor, "values", None)  # a list or a choice

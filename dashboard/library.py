@@ -6,7 +6,6 @@ problem is a :class:`sim.scenarios.ScenarioError` with a one-line message.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import tomli_w
 
 from sim.limits import MAX_UPLOAD_BYTES, LimitError, check_upload  # noqa: F401 - the cap lives in sim/limits.py
 from sim.params import Scenario, set_path
-from sim.scenarios import ScenarioError, apply_overrides, deep_merge, load_scenario, scenario_library, validate_data
+from sim.scenarios import ScenarioError, parse_toml_bytes, apply_overrides, deep_merge, load_scenario, scenario_library, validate_data
 
 DEFAULT_NAME = "baseline"
 UPLOAD_PREFIX = "uploaded: "
@@ -53,22 +52,7 @@ def parse_upload(data: bytes, filename: str = "upload.toml") -> Scenario:
         check_upload(len(data), what=f"{source}: too large")
     except LimitError as exc:
         raise ScenarioError(str(exc)) from None
-    if not data.strip():
-        raise ScenarioError(f"{source}: the file is empty")
-    if b"\x00" in data:
-        raise ScenarioError(f"{source}: binary data, not a TOML text file")
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{source}: not UTF-8 text (byte at offset {exc.start})") from None
-    try:
-        doc: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
-    if not doc:
-        raise ScenarioError(f"{source}: no settings in the file")
+    doc: dict[str, Any] = parse_toml_bytes(data, source)
     named = "name" in doc
     ext = doc.pop("extends", None)
     if ext is not None:

@@ -31,6 +31,7 @@ import math
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,28 +77,38 @@ def read_toml(path: Path | str) -> dict:
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read file ({exc.strerror or exc})", path) from None
+    return parse_toml_bytes(raw, str(path), path)
+
+
+def parse_toml_bytes(raw: bytes, source: str, path: Path | str | None = None) -> dict:
+    """A scenario file's bytes -> its table: empty, binary, non-UTF-8, malformed or
+    settings-free input each gives a one-line :class:`ScenarioError` naming ``source``."""
     if not raw.strip():
-        raise ScenarioError(f"{path}: empty file (a scenario needs at least one setting, "
+        raise ScenarioError(f"{source}: empty file (a scenario needs at least one setting, "
                             f"e.g. extends = \"baseline.toml\")", path)
     if b"\x00" in raw:
-        raise ScenarioError(f"{path}: binary data (NUL bytes), not a TOML text file", path)
+        raise ScenarioError(f"{source}: binary data (NUL bytes), not a TOML text file", path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start:exc.start + 1].hex()
-        raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{bad} at offset {exc.start}); "
+        raise ScenarioError(f"{source}: not UTF-8 text (byte 0x{bad} at offset {exc.start}); "
                             f"save the file as UTF-8", path) from None
-    text = text.removeprefix("\ufeff")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}", path) from None
-    except RecursionError:
-        raise ScenarioError(f"{path}: not valid TOML: arrays or tables nested too deeply", path) from None
+    data = toml_table(text.removeprefix("\ufeff"), source, lambda msg: ScenarioError(msg, path))
     if not data:
-        raise ScenarioError(f"{path}: no settings, only comments (a scenario needs at least one "
+        raise ScenarioError(f"{source}: no settings, only comments (a scenario needs at least one "
                             f"setting, e.g. extends = \"baseline.toml\")", path)
     return data
+
+
+def toml_table(text: str, source: str, error: Callable[[str], Exception] = ScenarioError) -> dict:
+    """Parse TOML text; a syntax error or absurd nesting raises ``error`` with one line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def header_comment(path: Path | str) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.scenarios import toml_table
 
 Scalar = Union[bool, int, float, str]
 
@@ -220,16 +221,16 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ExperimentError(f"{path}: not UTF-8 text (byte at offset {exc.start}); save the file as UTF-8") from None
     except OSError as exc:
         raise ExperimentError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise ExperimentError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    return parse_experiment(text, str(path))
+
+
+def parse_experiment(text: str, source: str) -> Experiment:
+    """An experiment's TOML text -> a validated :class:`Experiment` (one-line errors naming ``source``)."""
+    data = toml_table(text, source, ExperimentError)
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(format_validation_error(exc, str(path))) from None
+        raise ExperimentError(format_validation_error(exc, source)) from None
 
 
 # ------------------------------------------------------------------- resolving
