@@ -132,7 +132,7 @@ class StakeholderAgent(mesa.Agent):
         self.outcomes.append((self.model.day, tactic, outcome))
         if outcome == "resistance" and hard:
             self.resentment = min(3.0, self.resentment + 1.0)
-            self.blame_propensity = min(1.0, self.blame_propensity + 0.03)
+            self.raise_blame(0.03)
             self.stance = "resentful" if self.stance != "committed" else self.stance
             self.model.counters[outcome] += 1
             return
@@ -164,6 +164,10 @@ class StakeholderAgent(mesa.Agent):
         if self.stance == "compliant":
             self.stance = "neutral"
         return was
+
+    def raise_blame(self, delta: float) -> None:
+        """Hard tactics leave a lead quicker to blame (capped at 1)."""
+        self.blame_propensity = min(1.0, self.blame_propensity + delta)
 
     def adjust_trust(self, delta: float, cause: str) -> None:
         if delta == 0:

@@ -71,6 +71,9 @@ class Tactic:
     trust_effect: ClassVar[float] = 0.0
     cost: ClassVar[int] = 1
     source: ClassVar[str] = FALBE_YUKL_1992
+    uses_credibility: ClassVar[bool] = True
+    """False for tactics whose force is a deadline or a mandate: the table is then shifted
+    only by the plan's gap, as for a target of middling receptiveness (assumption)."""
 
     def __init__(self, override=None):
         table = list(self.table)
@@ -89,7 +92,7 @@ class Tactic:
         self.outcome_table = tuple(t / total for t in table) if total > 0 else (0.0, 1.0, 0.0)
 
     def probabilities(self, pm: "PMAgent", target: "StakeholderAgent") -> np.ndarray:
-        rho = pm.credibility[target.department] * target.trust
+        rho = pm.credibility[target.department] * target.trust if self.uses_credibility else 0.5
         return modulate(self.outcome_table, rho, target.margin())
 
     def use(self, pm: "PMAgent", target: "StakeholderAgent") -> TacticResult:
@@ -205,14 +208,11 @@ class Legitimating(Tactic):
     soft = False
     table = (0.00, 0.44, 0.56)
     trust_effect = -0.08
-
-    def probabilities(self, pm, target):
-        # The mandate's weight does not depend on the PM's credibility (assumption).
-        return modulate(self.outcome_table, 0.5, target.margin())
+    uses_credibility = False  # the mandate's weight, not the PM's credibility
 
     def side_effects(self, pm, target, outcome, reasons):
         pm.model.counters["escalations"] += 1
-        target.blame_propensity = min(1.0, target.blame_propensity + 0.1)
+        target.raise_blame(0.1)
         reasons.append("escalated over its head: it will blame more readily")
 
 
@@ -224,14 +224,10 @@ class Pressure(Tactic):
     soft = False
     table = (0.03, 0.41, 0.56)
     trust_effect = -0.04
-
-    def probabilities(self, pm, target):
-        # Pressure works through the deadline, not through credibility: the table is
-        # shifted only by the plan's gap (assumption).
-        return modulate(self.outcome_table, 0.5, target.margin())
+    uses_credibility = False  # pressure works through the deadline
 
     def side_effects(self, pm, target, outcome, reasons):
-        target.blame_propensity = min(1.0, target.blame_propensity + 0.05)
+        target.raise_blame(0.05)
 
 
 class RelationshipBuilding(Tactic):
