@@ -43,14 +43,12 @@ class StakeholderAgent(mesa.Agent):
         self.capacity = params.capacity
         self.power, self.legitimacy, self.urgency = params.power, params.legitimacy, params.urgency
         self.trust = params.initial_trust
-        self.initial_trust_value = params.initial_trust
         self.misperception = params.misperception
         self.commitment = 0.0
         self.compliance = 0.0
         self.resistance = 0.0
         self.resentment = 0.0
         self.stance = "neutral"
-        self.accepted = False
         self.trust_log: list[tuple[int, float, str]] = []
         self.outcomes: list[tuple[int, str, str]] = []
 
@@ -242,7 +240,6 @@ class PMAgent(mesa.Agent):
         self.concession = params.concession or self.strategy.concession
         self.attention = params.attention
         self.capital = params.capital
-        self.initial_capital = params.capital
         self.capital_spent = 0.0
         self.attention_spent = 0
         self.attention_left = params.attention
@@ -251,7 +248,6 @@ class PMAgent(mesa.Agent):
         self.beliefs: dict[str, np.ndarray] = {}
         self.believed_reservation: dict[str, float] = {}
         self.attention_debt = 0
-        self.moves: list = []
 
     def init_beliefs(self, leads: list[StakeholderAgent]) -> None:
         """Beliefs about priorities start as noisy copies of the truth (Dirichlet noise)."""

@@ -17,7 +17,7 @@ import numpy as np
 from sim import execution as ex
 from sim.agents import MemberAgent, PMAgent, StakeholderAgent
 from sim.events import shock_day
-from sim.negotiation import NegotiationState, negotiation_round
+from sim.negotiation import NegotiationState, agreement_rule, negotiation_round
 from sim.org import Organisation
 from sim.params import Scenario
 from sim.plan import ISSUE_INDEX, PlanSpace
@@ -395,15 +395,13 @@ class PMSimModel(mesa.Model):
                               sales_input_done=prev.sales_input_done if prev else False,
                               behind=prev.behind if prev else False)
         self.current_proposal = (plan, dictated)
-        self.log("agreement", f"plan agreed: {self.plans.plan(plan, dictated).describe()}", actor="PM", plan=plan)
+        self.log("agreement", f"plan agreed: {self.plans.plan(plan, dictated).describe()}", actor="PM")
         return True
 
     def renegotiate(self, reason: str) -> None:
         self.counters["renegotiations"] += 1
         self.phase = "negotiating"
         self.negotiation = NegotiationState(start_day=self.day, reason=reason)
-        for lead in self.leads:
-            lead.accepted = False
         self.log("renegotiation", f"plan reopened: {reason}", actor="PM")
 
     def recheck_plan(self, why: str) -> None:
@@ -413,9 +411,7 @@ class PMSimModel(mesa.Model):
         b = self.build
         tol = self.params.execution.recheck_tolerance
         answers = {l.department: l.respond(b.plan, b.dictated, tol) for l in self.leads}
-        vetoes = all(answers[l.department][0] for l in self.leads if l.veto)
-        share = sum(a for a, _ in answers.values()) / len(answers)
-        if vetoes and share >= self.params.negotiation.quorum - 1e-12:
+        if agreement_rule(self, {d: ok for d, (ok, _) in answers.items()}):
             return
         quitters = [f"{d} ({why_not})" for d, (ok, why_not) in answers.items() if not ok]
         self.renegotiate(f"{', '.join(quitters)} withdrew support {why}")
@@ -468,8 +464,7 @@ class PMSimModel(mesa.Model):
         self.org.step(lead_anchor, dept_anchor)
 
     # --------------------------------------------------------------- story
-    def log(self, kind: str, text: str, actor: str | None = None, target: str | None = None,
-            plan: int | None = None) -> None:
+    def log(self, kind: str, text: str, actor: str | None = None, target: str | None = None) -> None:
         self.events_log.append({"day": self.day, "kind": kind, "actor": actor, "target": target,
                                 "text": text})
 

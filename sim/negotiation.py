@@ -93,19 +93,23 @@ def counter_offer(model, lead, a: float) -> int:
     return int(best[np.argmax(own[best])])  # last tie-break: the PM's own utility
 
 
+def agreement_rule(model, responses: dict[str, bool]) -> bool:
+    """Step 4 of the protocol: every veto holder and at least a quorum of leads accept."""
+    vetoes_ok = all(responses[l.department] for l in model.leads if l.veto)
+    share = sum(responses.values()) / len(responses)
+    return vetoes_ok and share >= model.params.negotiation.quorum - 1e-12
+
+
 def put_to_vote(model, plan: int, dictated: bool, by: str) -> tuple[bool, Offer]:
     """Every lead answers; agreement needs every veto holder and a quorum."""
     responses, utilities = {}, {}
     for lead in model.leads:
         ok, why = lead.respond(plan, dictated)
-        lead.accepted = ok
         responses[lead.department] = ok
         utilities[lead.department] = lead.utility(plan, dictated)
         verb = "accepted" if ok else "objected"
-        model.log("response", f"{lead.department} {verb}: {why}", actor=lead.department, plan=plan)
-    vetoes_ok = all(responses[l.department] for l in model.leads if l.veto)
-    share = sum(responses.values()) / len(responses)
-    agreed = vetoes_ok and share >= model.params.negotiation.quorum - 1e-12
+        model.log("response", f"{lead.department} {verb}: {why}", actor=lead.department)
+    agreed = agreement_rule(model, responses)
     offer = Offer(model.day, by, plan, dictated, utilities, responses, agreed)
     model.negotiation.offers.append(offer)
     model.offers.append(offer)
@@ -125,7 +129,7 @@ def negotiation_round(model) -> bool:
     model.current_proposal = (plan, dictated)
     how = " (dictating the quality bar)" if dictated else ""
     model.log("proposal", f"PM proposed: {model.plans.plan(plan, dictated).describe()}{how}; "
-              f"aspiration {a:.2f}", actor="PM", plan=plan)
+              f"aspiration {a:.2f}", actor="PM")
     agreed, offer = put_to_vote(model, plan, dictated, "PM")
     if agreed:
         return model.agree(plan, dictated)
@@ -140,7 +144,7 @@ def negotiation_round(model) -> bool:
         return False
     if model.pm_utilities()[counter] >= a - 1e-12:
         model.log("counter", f"{lead.department} countered: {model.plans.plan(counter).describe()}; "
-                  f"PM put it to everyone", actor=lead.department, plan=counter)
+                  f"PM put it to everyone", actor=lead.department)
         agreed, _ = put_to_vote(model, counter, False, lead.department)
         if agreed:
             return model.agree(counter, False)
