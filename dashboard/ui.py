@@ -195,3 +195,18 @@ def outcome_cards(summary: dict) -> None:
         col.metric(label, value, delta, help=help_text, border=True, delta_color=colour,
                    delta_arrow="off" if label in ("Delivered?", "Value delivered") else "auto")
     st.caption(f"**How it ended:** {summary['end_reason']}")
+
+
+def stored_result(key: str, request, empty_hint: str, empty_icon: str, stale_hint: str):
+    """The result a page keeps in session state under ``key`` as ``(request, result)``.
+
+    With nothing stored the page shows ``empty_hint`` and stops; a result made for other
+    settings than ``request`` is still returned, under a ``stale_hint`` warning."""
+    stored = st.session_state.get(key)
+    if stored is None:
+        st.info(empty_hint, icon=empty_icon)
+        st.stop()
+    made_for, result = stored
+    if made_for != request:
+        st.warning(stale_hint, icon=":material/update:")
+    return result

@@ -86,14 +86,9 @@ if go:
         st.error(f"The comparison stopped: {type(exc).__name__}: {exc}", icon=":material/error:")
     bar.empty()
 
-stored = ss.get("cmp_result")
-if stored is None:
-    st.info("Choose variants in the sidebar and press **Run comparison**.", icon=":material/arrow_back:")
-    st.stop()
-made_for, result = stored
-if made_for != request:
-    st.warning("The settings changed since this comparison ran; press **Run comparison** to update it.",
-               icon=":material/update:")
+result = ui.stored_result("cmp_result", request,
+                          "Choose variants in the sidebar and press **Run comparison**.", ":material/arrow_back:",
+                          "The settings changed since this comparison ran; press **Run comparison** to update it.")
 
 metrics = [m for m in DEFAULT_METRICS if m in result.runs]
 metric = st.selectbox("Outcome", metrics, index=metrics.index("on_time") if "on_time" in metrics else 0,

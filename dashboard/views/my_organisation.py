@@ -103,14 +103,10 @@ request = (scenario.model_dump_json(), int(seed))
 if run:
     with st.spinner("Simulating..."):
         ss["org_result"] = (request, ui.cached_explore(scenario.model_dump_json(), json.dumps({}), int(seed)))
-stored = ss.get("org_result")
-if stored is None:
-    st.info("Press **Run this organisation** to simulate it with the default PM.", icon=":material/play_arrow:")
-    st.stop()
-made_for, result = stored
-if made_for != request:
-    st.warning("The table changed since this run; press **Run this organisation** to update it.",
-               icon=":material/update:")
+result = ui.stored_result("org_result", request,
+                          "Press **Run this organisation** to simulate it with the default PM.",
+                          ":material/play_arrow:",
+                          "The table changed since this run; press **Run this organisation** to update it.")
 ui.outcome_cards(result.result.summary)
 left, right = st.columns(2)
 ui.chart(left, charts.support_chart(result.result.timeseries, result.departments, result.deadline))
