@@ -2,7 +2,7 @@
 
 Bad input (a wrong experiment file, an unreachable scheduler, a results directory
 of another experiment) exits 2 with one line on stderr; an internal error exits 1
-(set ``PMSIM_DEBUG=1`` for the traceback); Ctrl-C exits 130 after storing every
+(reported by :func:`sim.cli.main`; set ``PMSIM_DEBUG=1`` for the traceback); Ctrl-C exits 130 after storing every
 finished run.
 """
 
@@ -20,12 +20,6 @@ def _fail(msg: str, code: int) -> None:
     one_line = "; ".join(part.strip() for part in str(msg).strip().splitlines() if part.strip())
     typer.echo(f"error: {one_line}", err=True)
     raise typer.Exit(code)
-
-
-def _internal(exc: BaseException) -> None:
-    if os.environ.get("PMSIM_DEBUG"):
-        raise exc
-    _fail(f"internal error: {type(exc).__name__}: {exc} (set PMSIM_DEBUG=1 for the traceback)", 1)
 
 
 def _dask_executor(address: str, timeout: float):
@@ -81,10 +75,6 @@ def sweep(
         raise typer.Exit(130)
     except ExperimentError as exc:
         _fail(str(exc), 2)
-    except typer.Exit:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        _internal(exc)
     finally:
         if client is not None:
             client.close()
@@ -137,10 +127,6 @@ def report(
         typer.echo(f"wrote {files.summary_csv}, {len(files.plots)} plots and {files.html}")
     except ExperimentError as exc:
         _fail(str(exc), 2)
-    except typer.Exit:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        _internal(exc)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from proc_helpers import children
+from reliability_cases import case, register
 from streamlit.testing.v1 import AppTest
 
-from reliability_cases import case, register
 from sim.batch.spec import ExperimentError
 from sim.limits import MAX_UPLOAD_BYTES
 from sim.scenarios import ScenarioError
@@ -211,16 +212,6 @@ def other_address() -> str | None:
         except OSError:
             return None
     return None if ip.startswith("127.") else ip
-
-
-def children(pid: int) -> list[int]:
-    kids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            kids += [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return kids
 
 
 @case("dashboard", "`pmsim dashboard` started as a user would (real Streamlit server): its listening "

@@ -27,8 +27,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
+from proc_helpers import children
 from reliability_cases import case
+
 from sim.batch import load_and_prepare, read_runs, read_timeseries, run_experiment
 from sim.batch import runner as batch_runner
 from sim.batch.store import StoreError
@@ -114,16 +115,6 @@ def wait_for_parts(out: Path, n: int, proc: subprocess.Popen | None = None, thre
             assert thread.is_alive(), "the sweep ended before the fault could be injected"
         assert time.monotonic() < deadline, "the sweep wrote no chunks"
         time.sleep(0.005)
-
-
-def children(pid: int) -> list[int]:
-    kids = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            kids += [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return kids
 
 
 def stop(proc: subprocess.Popen) -> None:
