@@ -73,6 +73,13 @@ def _fmt(val: Any) -> str:
     return str(val)
 
 
+def _echo_outcomes(summary: dict, keys) -> None:
+    """The outcome table: one aligned ``key value`` line per outcome present."""
+    for key in keys:
+        if key in summary:
+            typer.echo(f"  {key:<26} {_fmt(summary[key])}")
+
+
 def _parse_sets(sets: list[str] | None) -> dict[str, Any]:
     from sim.scenarios import parse_assignment
 
@@ -167,10 +174,8 @@ def _default(ctx: typer.Context, seed: int = typer.Option(0, help="Seed of the r
     result = sim.run(seed=seed)
     s = result.summary
     typer.echo(f"pmsim: default organisation, seed {seed}")
-    for key in ("outcome", "delivery_day", "slip_days", "delivered_value", "days_to_first_agreement",
-                "renegotiations", "blame_events", "trust_in_pm_start", "trust_in_pm_end", "satisfaction"):
-        val = s[key]
-        typer.echo(f"  {key:<26} {val:.2f}" if isinstance(val, float) else f"  {key:<26} {val}")
+    _echo_outcomes(s, ("outcome", "delivery_day", "slip_days", "delivered_value", "days_to_first_agreement",
+                       "renegotiations", "blame_events", "trust_in_pm_start", "trust_in_pm_end", "satisfaction"))
     typer.echo("")
     typer.echo(debrief_text(result.debrief))
 
@@ -202,10 +207,7 @@ def run_command(
     s = result.summary
     typer.echo(f"pmsim run: scenario {sc.name!r}, seed {seed}"
                + (f", overrides {', '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else ""))
-    for key in OUTCOME_KEYS:
-        if key in s:
-            typer.echo(f"  {key:<26} {_fmt(s[key])}")
-    typer.echo(f"  {'end_reason':<26} {s.get('end_reason', '')}")
+    _echo_outcomes(s, (*OUTCOME_KEYS, "end_reason"))
     if not quiet:
         typer.echo("\nStory")
         typer.echo(result.story())
