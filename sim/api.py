@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import pandas as pd
 
 from sim.debrief import build_debrief
-from sim.limits import check_scenario
 from sim.model import PMSimModel
 from sim.params import Scenario
 from sim.results import RunResult, offers_frame, summarise
@@ -34,7 +33,6 @@ def run(scenario: Scenario | Mapping | None = None, seed: int | None = 0,
     sc = as_scenario(scenario)
     if overrides:
         sc = sc.with_overrides(dict(overrides))
-    check_scenario(sc)  # resource caps (sim/limits.py): LimitError names the cap
     model = PMSimModel(sc, rng=seed, collect=timeseries)
     model.run()
     ts = model.datacollector.get_model_vars_dataframe() if timeseries else pd.DataFrame()

@@ -17,6 +17,7 @@ import numpy as np
 from sim import execution as ex
 from sim.agents import MemberAgent, PMAgent, StakeholderAgent
 from sim.events import shock_day
+from sim.limits import check_scenario
 from sim.negotiation import NegotiationState, agreement_rule, negotiation_round
 from sim.org import Organisation
 from sim.params import Scenario
@@ -64,6 +65,10 @@ class PMSimModel(mesa.Model):
         **overrides: dotted parameter paths with ``__`` for ``.``, e.g.
             ``pm__ownership=0.8``; plus the shortcuts ``ownership``, ``strategy``,
             ``archetype``.
+
+    Raises:
+        sim.limits.LimitError: the scenario exceeds a resource cap (checked before
+            anything is built, however the model is started).
     """
 
     def __init__(self, scenario: Scenario | None = None, rng=None, collect: bool = True, **overrides):
@@ -72,6 +77,7 @@ class PMSimModel(mesa.Model):
         scenario = scenario or Scenario()
         if overrides:
             scenario = scenario.with_overrides(_expand(overrides))
+        check_scenario(scenario)  # resource caps (sim/limits.py), before anything is built
         self.params = scenario
         p = scenario
         self.day = 0

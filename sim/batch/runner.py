@@ -92,10 +92,7 @@ def _scenario(ctx: ChunkContext, ref: str, point: int, overrides: dict):
         if len(_SCENARIOS) >= 64:
             _SCENARIOS.clear()
         base = _SCENARIOS[digest] = Scenario.model_validate(dump)
-    sc = apply_overrides(base, overrides)
-    from sim.limits import check_scenario
-
-    check_scenario(sc)  # factor values fine alone may exceed a cap together: the run records LimitError
+    sc = apply_overrides(base, overrides)  # caps are checked by the model: the run records a LimitError
     _LOCAL.point = (key, sc)
     return sc
 
