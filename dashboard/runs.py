@@ -17,12 +17,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.debrief import build_debrief
+from sim.api import result_of
 from sim.model import PMSimModel
 from sim.org import PM_NODE
 from sim.params import Scenario
 from sim.plan import pareto_mask
-from sim.results import RunResult, offers_frame, summarise
+from sim.results import RunResult
 
 MAX_DRAWN_NODES = 120
 """At most this many members are drawn (plus the PM and the leads)."""
@@ -230,11 +230,7 @@ def explore_run(scenario: Scenario, seed: int = 0, max_members: int = MAX_DRAWN_
     while model.running and model.day < limit:
         model.step()
         rec.take()
-    ts = model.datacollector.get_model_vars_dataframe()
-    events = pd.DataFrame(model.events_log, columns=["day", "kind", "actor", "target", "text"])
-    result = RunResult(scenario=scenario.name, seed=seed, summary=summarise(model), timeseries=ts,
-                       events=events, debrief=build_debrief(model), offers=offers_frame(model))
-    return ExploreRun(result=result, departments=[lead.department for lead in model.leads],
+    return ExploreRun(result=result_of(model, seed), departments=[lead.department for lead in model.leads],
                       reservations={lead.department: float(lead.reservation) for lead in model.leads},
                       deadline=scenario.project.deadline, horizon=scenario.project.horizon,
                       network=rec.snapshots(), episodes=rec.episodes)

@@ -35,7 +35,12 @@ def run(scenario: Scenario | Mapping | None = None, seed: int | None = 0,
         sc = sc.with_overrides(dict(overrides))
     model = PMSimModel(sc, rng=seed, collect=timeseries)
     model.run()
-    ts = model.datacollector.get_model_vars_dataframe() if timeseries else pd.DataFrame()
+    return result_of(model, seed)
+
+
+def result_of(model: PMSimModel, seed: int | None) -> RunResult:
+    """The :class:`RunResult` of a finished model (for callers that step the model themselves)."""
+    ts = model.datacollector.get_model_vars_dataframe() if model.collect else pd.DataFrame()
     events = pd.DataFrame(model.events_log, columns=["day", "kind", "actor", "target", "text"])
-    return RunResult(scenario=sc.name, seed=seed, summary=summarise(model), timeseries=ts,
+    return RunResult(scenario=model.params.name, seed=seed, summary=summarise(model), timeseries=ts,
                      events=events, debrief=build_debrief(model), offers=offers_frame(model))
