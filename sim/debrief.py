@@ -61,7 +61,8 @@ def moves_that_mattered(model, limit: int = 5) -> list[str]:
     moves = [f"day {r.day}: {r.tactic.replace('_', ' ')} on {r.target} turned an objection into "
              f"acceptance ({r.margin_before:+.2f} -> {r.margin_after:+.2f}, {r.outcome or 'no outcome drawn'})"
              for r in flips]
-    rest = sorted((r for r in model.trace if r not in flips),
+    flipped = {id(r) for r in flips}
+    rest = sorted((r for r in model.trace if id(r) not in flipped),
                   key=lambda r: -abs(r.margin_after - r.margin_before))
     for r in rest:
         if len(moves) >= limit:

@@ -81,7 +81,7 @@ def summarise(model) -> dict:
         "end_reason": model.end_reason,
     }
     out["trust_change"] = out["trust_in_pm_end"] - out["trust_in_pm_start"]
-    ref = model.build if model.build is not None else None
+    ref = model.build
     utils = []
     for lead in model.leads:
         # satisfaction is judged as of agreement: later the schedule and feasibility scores of
