@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from queue import Empty, SimpleQueue
 
 import numpy as np
 import scipy.sparse as sp
@@ -105,8 +106,10 @@ class InfluenceNetwork:
     when they fit, the step reuses preallocated buffers and calls scipy's CSR
     mat-vec kernel directly (``W @ x`` would allocate and re-check the operands every
     day), and the per-edge row index is not stored (:attr:`rows` derives it on
-    demand). The numbers are the same, operation for operation, as the textbook
-    ``s * a + (1 - s) * (W @ x)``.
+    demand). Networks of :data:`THREADED_MIN_NODES` nodes or more run the whole day
+    (mat-vec, anchor pull, clip) on row blocks in threads, so each block's vectors are
+    still in its core's cache for the ufuncs. The numbers are the same, operation for
+    operation, as the textbook ``s * a + (1 - s) * (W @ x)``, whatever the split.
     """
 
     def __init__(self, base: sp.csr_array, stubbornness: np.ndarray, x0: np.ndarray,
@@ -329,21 +332,56 @@ class InfluenceNetwork:
             self.x = np.clip(new, 0.0, 1.0)
             return self.x
         W = self.W
-        x, n = self.x, self.n
-        heard, pull = self._heard, self._pull
+        x = self.x
+        new = np.empty(self.n)
+        blocks = self._blocks
+        if blocks is None:
+            self._day_rows(W, (0, self.n, W.indptr), x, anchor, new)
+        else:  # large orgs: row blocks on threads (scipy's kernel and numpy release the GIL)
+            queue = SimpleQueue()
+            for block in blocks:
+                queue.put(block)
+            helper = _pool().submit(self._drain, queue, W, x, anchor, new)
+            self._drain(queue, W, x, anchor, new)  # this thread works too
+            helper.result()
+        self.x = new
+        return new
+
+    def _drain(self, queue: SimpleQueue, W, x, anchor, new) -> None:
+        while True:
+            try:
+                block = queue.get_nowait()
+            except Empty:
+                return
+            self._day_rows(W, block, x, anchor, new)
+
+    def _day_rows(self, W, block, x, anchor, new) -> None:
+        """The day for rows ``r0:r1``: ``new = clip(s*a + (1-s) * W x, 0, 1)`` on them.
+
+        Every operation works on the block's own slices, which stay in the core's cache
+        between the mat-vec and the ufuncs; the sums and their order are the same for
+        every split, so any split gives the same numbers, bit for bit."""
+        r0, r1, indptr = block
+        lonely = self._lonely_nodes if self._any_lonely else None
+        if r1 - r0 == self.n:  # the whole network (small orgs): no views to make
+            heard, pull, s, one_minus_s = self._heard, self._pull, self._s, self._one_minus_s
+            indices, data = W.indices, W.data
+        else:
+            rows = slice(r0, r1)
+            heard, pull, s, one_minus_s = self._heard[rows], self._pull[rows], self._s[rows], self._one_minus_s[rows]
+            edges = slice(W.indptr[r0], W.indptr[r1])
+            indices, data = W.indices[edges], W.data[edges]
+            anchor, new = anchor[rows], new[rows]
+            if lonely is not None:
+                lonely = lonely[np.searchsorted(lonely, r0):np.searchsorted(lonely, r1)]
         heard.fill(0.0)
-        if self._blocks is None:
-            _sparsetools.csr_matvec(n, n, W.indptr, W.indices, W.data, x, heard)  # heard = W @ x
-        else:  # large orgs: row blocks on threads (scipy's kernel releases the GIL); same numbers
-            list(_pool().map(_block_matvec, [(W, b, x, heard) for b in self._blocks]))
-        if self._any_lonely:  # nobody trusted: hear only yourself, not 0
-            lonely = self._lonely_nodes
-            heard[lonely] = x[lonely]
-        np.multiply(self._s, anchor, out=pull)                 # s * a
-        np.multiply(self._one_minus_s, heard, out=heard)       # (1 - s) * W x
+        _sparsetools.csr_matvec(r1 - r0, self.n, indptr, indices, data, x, heard)  # heard = W x
+        if lonely is not None:  # nobody trusted: hear only yourself, not 0
+            heard[lonely - r0 if r0 else lonely] = x[lonely]
+        np.multiply(s, anchor, out=pull)                     # s * a
+        np.multiply(one_minus_s, heard, out=heard)           # (1 - s) * W x
         np.add(pull, heard, out=pull)
-        self.x = np.clip(pull, 0.0, 1.0)
-        return self.x
+        np.clip(pull, 0.0, 1.0, out=new)
 
 
 THREADED_MIN_NODES = 50_000
@@ -363,26 +401,24 @@ def step_threads() -> int:
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=step_threads(), thread_name_prefix="pmsim-step")
+        # the stepping thread works on blocks too, so one helper fewer than step_threads()
+        _POOL = ThreadPoolExecutor(max_workers=max(1, step_threads() - 1), thread_name_prefix="pmsim-step")
     return _POOL
 
 
 def _row_blocks(W, n: int):
-    """Row ranges (with rebased indptr) splitting the edges evenly, or None for one block."""
-    k = step_threads()
-    if n < THREADED_MIN_NODES or k < 2:
+    """Row ranges (with rebased indptr) splitting the edges evenly, or None for one block.
+
+    Two blocks per thread: the threads take them from a queue, so a thread slowed by a
+    busy core does less of the day."""
+    threads = step_threads()
+    if n < THREADED_MIN_NODES or threads < 2:
         return None
+    k = 2 * threads
     cuts = np.searchsorted(W.indptr, np.linspace(0, W.indptr[-1], k + 1)[1:-1])
     bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n}), n]
     return [(r0, r1, (W.indptr[r0:r1 + 1] - W.indptr[r0]).astype(W.indptr.dtype))
             for r0, r1 in zip(bounds[:-1], bounds[1:])]
-
-
-def _block_matvec(args) -> None:
-    """``out[r0:r1] += W[r0:r1] @ x`` for one row block (views into W's arrays)."""
-    W, (r0, r1, indptr), x, out = args
-    e0, e1 = W.indptr[r0], W.indptr[r1]
-    _sparsetools.csr_matvec(r1 - r0, W.shape[1], indptr, W.indices[e0:e1], W.data[e0:e1], x, out[r0:r1])
 
 
 def _compact_indices(A: sp.csr_array) -> None:

@@ -47,3 +47,41 @@ def test_threaded_step_equals_the_single_threaded_step_exactly():
 
 def test_small_networks_stay_single_threaded():
     assert _network(1000)._blocks is None
+
+
+def _steps(net: InfluenceNetwork, anchor: np.ndarray, days: int) -> list[np.ndarray]:
+    return [net.step(anchor).copy() for _ in range(days)]
+
+
+def test_threaded_step_keeps_the_view_of_nodes_nobody_is_trusted_by_in_every_block():
+    net = _network(influence.THREADED_MIN_NODES + 10, seed=5)
+    # distrust everyone a spread of nodes listens to: lonely nodes in every row block
+    lonely = np.linspace(0, net.n - 1, 40).astype(np.int64)
+    indptr = net.base.indptr
+    net.set_trust(np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in lonely]), 0.0)
+    anchor = np.random.default_rng(2).random(net.n)
+    x0 = net.x.copy()
+    threaded = _steps(net, anchor, 3)
+    net.x, net._blocks = x0.copy(), None
+    single = _steps(net, anchor, 3)
+    for a, b in zip(threaded, single):
+        np.testing.assert_array_equal(a, b)
+    s = net.s[lonely]
+    np.testing.assert_allclose(threaded[0][lonely], s * anchor[lonely] + (1 - s) * x0[lonely], atol=1e-15)
+
+
+def test_networks_stepped_from_several_threads_at_once_get_their_own_numbers():
+    """Dashboard sessions step their models on their own threads, sharing the step pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    nets = [_network(influence.THREADED_MIN_NODES + 10, seed=s) for s in (11, 12, 13)]
+    anchors = [np.random.default_rng(s).random(n.n) for s, n in zip((21, 22, 23), nets)]
+    x0 = [n.x.copy() for n in nets]
+    alone = [_steps(n, a, 4) for n, a in zip(nets, anchors)]
+    for n, x in zip(nets, x0):
+        n.x = x.copy()
+    with ThreadPoolExecutor(3) as sessions:
+        together = list(sessions.map(_steps, nets, anchors, [4] * 3))
+    for a, b in zip(alone, together):
+        for day_a, day_b in zip(a, b):
+            np.testing.assert_array_equal(day_a, day_b)
