@@ -398,6 +398,17 @@ def step_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _forget_pool() -> None:
+    """In a forked child the parent's pool threads do not exist: its queue would never be
+    served and a large network's step would wait for ever. The child starts its own."""
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:

@@ -85,3 +85,37 @@ def test_networks_stepped_from_several_threads_at_once_get_their_own_numbers():
     for a, b in zip(alone, together):
         for day_a, day_b in zip(a, b):
             np.testing.assert_array_equal(day_a, day_b)
+
+
+def _step_fresh_large_network(seed: int) -> np.ndarray:
+    net = _network(influence.THREADED_MIN_NODES + 10, seed=seed)
+    return net.step(np.random.default_rng(seed).random(net.n))
+
+
+def _step_in_child(conn, seed: int) -> None:
+    conn.send(_step_fresh_large_network(seed))
+
+
+def test_a_process_forked_after_a_threaded_step_steps_large_networks_too():
+    """mesa.batch_run and multiprocessing fork on Linux: the child must not wait on the
+    parent's step threads, which it does not have."""
+    import multiprocessing as mp
+    import warnings
+
+    if influence.step_threads() < 2 or "fork" not in mp.get_all_start_methods():
+        return
+    expected = _step_fresh_large_network(31)  # starts this process's step pool
+    assert influence._POOL is not None
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*multi-threaded, use of fork\(\)", category=DeprecationWarning)
+        child = ctx.Process(target=_step_in_child, args=(send, 31))
+        child.start()
+    try:
+        assert receive.poll(120), "the forked child's step never finished"
+        got = receive.recv()
+    finally:
+        child.kill()
+        child.join()
+    np.testing.assert_array_equal(got, expected)
