@@ -123,8 +123,8 @@ class PlanSpace:
         need = self.plan_effort(effort, done, r)
         with np.errstate(over="ignore"):  # a vanishing supply means an infinite load: feasibility 0
             load = np.divide(need, supply, out=np.full(n, np.inf), where=supply > 0)
-        load[need <= 1e-9] = 0.0  # nothing left to build is always feasible
-        out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
+            load[need <= 1e-9] = 0.0  # nothing left to build is always feasible
+            out[:, ISSUE_INDEX["feasibility"]] = np.clip((1.15 - load) / 0.3, 0.0, 1.0)
         qspan = self.qualities.max() - self.qualities.min()
         out[:, ISSUE_INDEX["quality"]] = ((quality - self.qualities.min()) / qspan) if qspan > 0 else 1.0
         residual = mask @ risk
