@@ -23,11 +23,13 @@ then times them side by side in this one process, interleaving the repeats, and 
 medians (each repeat times a block of steps; gc is off while timing; the engine-side
 contenders get three timed blocks per plain Mesa block, as they cost so little, each
 after one untimed warm-up step). Times
-are given by wall clock and by the thread's CPU time, which leaves out the time the
-process waited for a core when the machine is shared. It also reports
+are given by wall clock and by the process's CPU time (all threads), which leaves out
+the time the process waited for a core when the machine is shared; from 50,000 members
+the engine step runs on two threads, so there the wall clock is its time and the CPU
+time its cost in cores. It also reports
 the engine step's effective memory bandwidth: the bytes a CSR mat-vec FJ step must
 touch (``indptr``, ``indices`` and ``data`` of W; ``x`` read once; the anchor and ``s``
-read; the new ``x`` written; their real dtypes) divided by the step's time, against
+read; the new ``x`` written; their real dtypes) divided by the step's wall-clock time, against
 this machine's copy bandwidth (best of several ``numpy.copyto`` into a preallocated
 160 MB array, counting the bytes read and written).
 
@@ -263,7 +265,8 @@ def main(argv=None) -> int:
 
     print("\nTime per influence step, wall clock (median of the repeats; speed-up = plain Mesa / engine)\n")
     print_times(rows, "wall")
-    print("\nThe same, CPU time of this thread (leaves out waits for a core on a shared machine)\n")
+    print("\nThe same, CPU time of the process, all threads (leaves out waits for a core on a shared\n"
+          "machine; from 50,000 members the engine step runs on two threads, so this is its cost in cores)\n")
     print_times(rows, "cpu")
     print("\nEffective memory bandwidth of the step: bytes it must touch / median time, and its share of")
     print("the copy bandwidth measured the same way\n")
@@ -303,9 +306,9 @@ def plot(rows: list[dict], path: Path) -> None:
                               ("bare_scipy", "bare scipy  clip(s a + (1-s) W@x)", "s--"),
                               ("org_day", "engine: Organisation.step (anchors + step)", "^-"),
                               ("engine", "engine: InfluenceNetwork.step", "D-")]:
-        ax.loglog(N, [r["cpu_median_s"][key] for r in rows], style, label=label)
+        ax.loglog(N, [r["wall_median_s"][key] for r in rows], style, label=label)
     ax.set_xlabel("members (mean degree ~10)")
-    ax.set_ylabel("CPU seconds per influence step (median)")
+    ax.set_ylabel("seconds per influence step (wall clock, median)")
     ax.set_title("Friedkin-Johnsen step: engine vs plain Mesa")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

@@ -17,10 +17,6 @@ def _cell(b: dict, key: str) -> str:
     return f"{b[key]['GBps']:.1f} GB/s ({100 * b[key]['share_of_copy']:.0f}%)"
 
 
-def _cell(b: dict, key: str) -> str:
-    return f"{b[key]['GBps']:.1f} GB/s ({100 * b[key]['share_of_copy']:.0f}%)"
-
-
 def influence(path=RESULTS / "influence.json") -> str:
     data = json.loads(path.read_text())
     m, bw = data["machine"], data["copy_bandwidth_Bps"]
@@ -28,7 +24,7 @@ def influence(path=RESULTS / "influence.json") -> str:
            f"mesa {m['mesa']}, networkx {m['networkx']}; load average {m['loadavg_at_start'][0]:.1f} at the start, "
            f"{m['loadavg_at_end'][0]:.1f} at the end. Copy bandwidth (best of 20 `np.copyto`, 160 MB, read + "
            f"write): {bw['wall'] / 1e9:.1f} GB/s by wall clock, {bw['cpu'] / 1e9:.1f} GB/s by CPU time."), ""]
-    for clock, title in (("cpu", "CPU time of the thread"), ("wall", "wall clock")):
+    for clock, title in (("wall", "wall clock"), ("cpu", "CPU time of the process, all threads")):
         out += [f"Time per influence step, {title} (median):", "",
                 ("| members | stored edges | plain Mesa | engine step | org day | bare scipy | engine speed-up "
                 "| org day speed-up | bare scipy speed-up |"),
@@ -42,12 +38,12 @@ def influence(path=RESULTS / "influence.json") -> str:
         out.append("")
     out += [("Effective memory bandwidth of the step (bytes it must touch / median time; share of the copy "
             "bandwidth measured with the same clock):"), "",
-            "| members | bytes per step | engine, CPU time | engine, wall clock | bare scipy, CPU time | bare scipy, wall clock |",
+            "| members | bytes per step | engine, wall clock | engine, CPU time | bare scipy, wall clock | bare scipy, CPU time |",
             "|---:|---:|---:|---:|---:|---:|"]
     for r in data["rows"]:
         b = r["bandwidth"]
-        out.append(f"| {r['members']:,} | {r['step_bytes'] / 1e6:.2f} MB | **{_cell(b, 'engine_cpu')}** | "
-                   f"{_cell(b, 'engine_wall')} | {_cell(b, 'bare_scipy_cpu')} | {_cell(b, 'bare_scipy_wall')} |")
+        out.append(f"| {r['members']:,} | {r['step_bytes'] / 1e6:.2f} MB | **{_cell(b, 'engine_wall')}** | "
+                   f"{_cell(b, 'engine_cpu')} | {_cell(b, 'bare_scipy_wall')} | {_cell(b, 'bare_scipy_cpu')} |")
     return "\n".join(out)
 
 
@@ -85,14 +81,14 @@ def scale(path=RESULTS / "scale.json") -> str:
         qc, qw = base[f"{name}_cpu_quartiles_s"], base[f"{name}_wall_quartiles_s"]
         out.append(f"| {label} | {qc[1] * 1e3:.1f} ms | {qc[0] * 1e3:.1f}-{qc[2] * 1e3:.1f} ms | "
                    f"{qw[1] * 1e3:.1f} ms | {qw[0] * 1e3:.1f}-{qw[2] * 1e3:.1f} ms |")
-    out += ["", "**Growth with members** (mean degree 10; CPU time, medians):", "",
+    out += ["", "**Growth with members** (mean degree 10; CPU time of the process, all threads, medians):", "",
             "| members | stored edges | build the organisation | influence step | ns per edge | model day | bytes per member |",
             "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in grow["by_members"]:
         out.append(f"| {r['members']:,} | {r['nnz']:,} | {r['org_build_cpu_s']:.3f} s | {r['step_cpu_s'] * 1e3:.3f} ms | "
                    f"{r['step_cpu_s'] / r['nnz'] * 1e9:.2f} | {r['model_day_cpu_s'] * 1e3:.3f} ms | "
                    f"{r['bytes_per_member']:.0f} |")
-    out += ["", "**Growth with edges** (100,000 members; CPU time, medians):", "",
+    out += ["", "**Growth with edges** (100,000 members; CPU time of the process, all threads, medians):", "",
             "| mean degree | stored edges | influence step | ns per edge | bytes per member |", "|---:|---:|---:|---:|---:|"]
     for r in grow["by_degree"]:
         out.append(f"| {r['mean_degree']:.0f} | {r['nnz']:,} | {r['step_cpu_s'] * 1e3:.3f} ms | "

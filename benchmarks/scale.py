@@ -88,10 +88,10 @@ def run_days(model, days: int) -> tuple[np.ndarray, np.ndarray, int | None]:
     and the day the project ended (None if it was still running)."""
     wall, cpu = np.empty(days), np.empty(days)
     ended = None
-    w0, c0 = time.perf_counter(), time.thread_time()
+    w0, c0 = time.perf_counter(), time.process_time()
     for d in range(days):
         model.step()
-        wall[d], cpu[d] = time.perf_counter() - w0, time.thread_time() - c0
+        wall[d], cpu[d] = time.perf_counter() - w0, time.process_time() - c0
         if ended is None and not model.running:
             ended = model.day
     return wall, cpu, ended
