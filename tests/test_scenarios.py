@@ -271,3 +271,23 @@ def test_validate_data_accepts_numpy_scalars():
     np = pytest.importorskip("numpy")
     sc = validate_data({"project": {"deadline": np.int64(40)}, "pm": {"ownership": np.float64(0.25)}})
     assert sc.project.deadline == 40 and sc.pm.ownership == 0.25
+
+
+def test_sim_run_takes_a_library_name_a_path_or_a_mapping(tmp_path):
+    by_name = sim.run("blame_culture", seed=4, timeseries=False).summary
+    assert by_name == sim.run(SCENARIO_DIR / "blame_culture.toml", seed=4, timeseries=False).summary
+    assert by_name == sim.run(str(SCENARIO_DIR / "blame_culture.toml"), seed=4, timeseries=False).summary
+    assert by_name == sim.run(sim.scenarios.load("blame_culture"), seed=4, timeseries=False).summary
+    assert by_name != sim.run("baseline", seed=4, timeseries=False).summary
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "blame_culture"\n[pm]\nownership = 0.95\n')
+    assert sim.run(mine, seed=4, timeseries=False).summary != by_name
+
+
+def test_sim_run_names_what_is_wrong_with_its_scenario():
+    with pytest.raises(ScenarioError, match=r"did you mean 'blame_culture'"):
+        sim.run("blame_cultur")
+    with pytest.raises(ScenarioError, match=r"<mapping>: pm.ownership = 3 is out of range"):
+        sim.run({"pm": {"ownership": 3}})
+    with pytest.raises(TypeError, match="expected a Scenario, a mapping, a library name or a path"):
+        sim.run(5)
