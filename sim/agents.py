@@ -248,6 +248,7 @@ class PMAgent(mesa.Agent):
         self.beliefs: dict[str, np.ndarray] = {}
         self.believed_reservation: dict[str, float] = {}
         self.attention_debt = 0
+        self.last_escalation: dict[str, int] = {}  # department -> day the PM last escalated about its lead
 
     def init_beliefs(self, leads: list[StakeholderAgent]) -> None:
         """Beliefs about priorities start as noisy copies of the truth (Dirichlet noise)."""
@@ -312,7 +313,7 @@ class PMAgent(mesa.Agent):
                 break
             if target.margin() > (0.05 if self.model.phase == "executing" else 0.1):
                 continue  # the PM spends attention only on leads who still need convincing
-            name = self.strategy.draw(self.model.rng)
+            name = self.strategy.draw(self.model.rng, usable=lambda n: tactics[n].available(self, target))
             tactic = tactics[name]
             if not self.spend_attention(tactic.attention_cost):
                 if not self.spend_attention(1):

@@ -187,6 +187,9 @@ class PM(Strict):
     capital: float = P(1.0, ge=0, le=10, description="Relationship capital (goodwill) at the start.")
     belief_noise: float = P(0.3, ge=0, le=1, description="How wrong the PM's initial beliefs about stakeholders' priorities and reservations are (0 = full information).")
     reservation: float = P(0.3, ge=0, le=1, description="Lowest own utility the PM will concede to.")
+    escalation_cooldown: int = P(10, ge=0, le=250, unit="days",
+                                 description="Days after an escalation about a lead before the executive will hear about that lead again (0 = any day); meanwhile the PM draws from the strategy's other tactics.",
+                                 source="assumed: an executive sponsor's attention is scarce and repeated escalation about the same person is sent back (two working weeks)")
 
 
 class Negotiation(Strict):

@@ -7,11 +7,15 @@ one tactic per interaction from the mix with the model's rng.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sim.tactics import TACTICS
+
+FALLBACK_TACTIC = "rational_persuasion"
+"""What the PM uses when no tactic of its strategy's mix is usable right now."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,15 @@ class Strategy:
         if unknown:
             raise ValueError(f"strategy {self.name}: unknown tactics {sorted(unknown)}")
 
-    def draw(self, rng: np.random.Generator) -> str:
+    def draw(self, rng: np.random.Generator, usable: Callable[[str], bool] | None = None) -> str:
+        """One tactic from the mix. ``usable`` rules tactics out for this interaction (an
+        escalation too soon after the last one); the rest keep their relative weights,
+        and rational persuasion stands in when nothing in the mix is usable."""
         names = sorted(self.mix)
+        if usable is not None:
+            names = [n for n in names if usable(n)]
+            if not names:
+                return FALLBACK_TACTIC
         p = np.array([self.mix[n] for n in names], float)
         return names[int(rng.choice(len(names), p=p / p.sum()))]
 

@@ -112,6 +112,10 @@ class Tactic:
     def draws_outcome(self) -> bool:
         return True
 
+    def available(self, pm: "PMAgent", target: "StakeholderAgent") -> bool:
+        """Whether the PM can use this tactic on ``target`` today (default: always)."""
+        return True
+
     def side_effects(self, pm, target, outcome, reasons) -> None:
         """Tactic-specific effects beyond the outcome (override in subclasses)."""
 
@@ -210,8 +214,14 @@ class Legitimating(Tactic):
     trust_effect = -0.08
     uses_credibility = False  # the mandate's weight, not the PM's credibility
 
+    def available(self, pm, target):
+        """Not again about the same lead within ``pm.escalation_cooldown`` days."""
+        last = pm.last_escalation.get(target.department)
+        return last is None or pm.model.day - last >= pm.params.escalation_cooldown
+
     def side_effects(self, pm, target, outcome, reasons):
         pm.model.counters["escalations"] += 1
+        pm.last_escalation[target.department] = pm.model.day
         target.raise_blame(0.1)
         reasons.append("escalated over its head: it will blame more readily")
 

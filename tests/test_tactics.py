@@ -145,6 +145,56 @@ class TestLegitimating(TacticBattery):
         assert lead.trust == pytest.approx(trust - 0.08)
         assert lead.blame_propensity == pytest.approx(blame + 0.1)
 
+    def test_not_again_about_the_same_lead_until_the_cooldown_has_passed(self):
+        m = model_in_negotiation(pm__escalation_cooldown=5)
+        tactic, sales, legal = TACTICS[self.name](), m.leads[1], m.leads[2]
+        assert tactic.available(m.pm, sales)
+        tactic.use(m.pm, sales)
+        for _ in range(4):
+            m.step()
+            assert not tactic.available(m.pm, sales), f"day {m.day}: escalated about sales again"
+            assert tactic.available(m.pm, legal)  # the cooldown is per lead
+        m.step()
+        assert tactic.available(m.pm, sales)
+
+    def test_a_cooldown_of_zero_puts_no_limit(self):
+        m = model_in_negotiation(pm__escalation_cooldown=0)
+        tactic, lead = TACTICS[self.name](), m.leads[0]
+        tactic.use(m.pm, lead)
+        assert tactic.available(m.pm, lead)
+
+    def test_escalations_per_lead_are_bounded_by_the_cooldown_in_whole_runs(self):
+        cooldown, seeds = 10, range(12)
+        for seed in seeds:
+            m = sim.PMSimModel(rng=seed, pm__strategy="escalation", pm__escalation_cooldown=cooldown)
+            m.run()
+            days = {}
+            for r in m.trace:
+                if r.tactic == self.name:
+                    days.setdefault(r.target, []).append(r.day)
+            escalations = m.counters["escalations"]
+            assert escalations <= len(m.leads) * (m.day // cooldown + 1)
+            for target, ds in days.items():
+                assert np.all(np.diff(ds) >= cooldown), (seed, target, ds)
+        unlimited = [sim.run(seed=s, overrides={"pm.strategy": "escalation", "pm.escalation_cooldown": 0},
+                             timeseries=False).summary["escalations"] for s in seeds]
+        limited = [sim.run(seed=s, overrides={"pm.strategy": "escalation"}, timeseries=False).summary["escalations"]
+                   for s in seeds]
+        assert np.mean(limited) < 0.5 * np.mean(unlimited)
+
+
+def test_a_strategy_draws_only_usable_tactics_and_falls_back_to_persuasion():
+    from sim.strategies import FALLBACK_TACTIC, STRATEGIES
+
+    escalation = STRATEGIES["escalation"]
+    draws = {escalation.draw(np.random.default_rng(s), usable=lambda n: n != "legitimating") for s in range(50)}
+    assert draws == {"pressure"}
+    assert escalation.draw(np.random.default_rng(0), usable=lambda n: False) == FALLBACK_TACTIC
+    # a filter that rules nothing out draws exactly what no filter draws
+    for name, strategy in STRATEGIES.items():
+        plain = [strategy.draw(np.random.default_rng(s)) for s in range(30)]
+        assert plain == [strategy.draw(np.random.default_rng(s), usable=lambda n: True) for s in range(30)], name
+
 
 class TestPressure(TacticBattery):
     name = "pressure"
