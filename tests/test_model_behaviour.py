@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import multiprocessing as mp
 
 import pandas as pd
 import pytest
@@ -55,8 +56,9 @@ def test_same_seed_same_results_in_one_process():
 
 
 def test_same_seed_same_results_across_processes():
+    """Workers are fresh interpreters (spawn): nothing of this process's state carries over."""
     local = [_fingerprint(s) for s in (3, 4)]
-    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+    with cf.ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn")) as pool:
         remote = list(pool.map(_fingerprint, (3, 4)))
     assert remote == local
 
