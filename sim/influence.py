@@ -390,9 +390,13 @@ THREADED_MIN_NODES = 50_000
 _POOL: ThreadPoolExecutor | None = None
 
 
+THREADS_ENV = "PMSIM_THREADS"
+"""Environment variable: threads for a large network's step (batch workers default to 1)."""
+
+
 def step_threads() -> int:
     """Threads for a large network's step: ``PMSIM_THREADS`` if set, else up to 2 cores."""
-    env = os.environ.get("PMSIM_THREADS")
+    env = os.environ.get(THREADS_ENV)
     if env and env.isdigit() and int(env) >= 1:
         return int(env)
     return max(1, min(2, os.cpu_count() or 1))

@@ -180,3 +180,17 @@ def test_resume_after_kill_9_of_a_real_sweep(tmp_path):
     ref = sim.run(sim.Scenario(), seed=int(row.seed), overrides={"pm.ownership": row["pm.ownership"]},
                   timeseries=False).summary
     assert (row.days, row.trust_change) == (ref["days"], pytest.approx(ref["trust_change"]))
+
+
+def test_local_workers_step_large_organisations_on_one_thread_unless_told(monkeypatch):
+    """The pool's processes already use the cores; PMSIM_THREADS, when set, still wins."""
+    from sim import influence
+    from sim.batch.runner import _submit, local_executor
+
+    monkeypatch.delenv(influence.THREADS_ENV, raising=False)
+    with local_executor(1) as pool:
+        assert _submit(pool, influence.step_threads).result(timeout=120) == 1
+    assert influence.THREADS_ENV not in os.environ  # set in the workers, not in the parent
+    monkeypatch.setenv(influence.THREADS_ENV, "3")
+    with local_executor(1) as pool:
+        assert _submit(pool, influence.step_threads).result(timeout=120) == 3

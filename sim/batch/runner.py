@@ -43,6 +43,7 @@ from sim.batch.design import run_id as make_run_id
 from sim.batch.design import run_seed
 from sim.batch.spec import SCENARIO_FACTOR, ExperimentError, Prepared, apply_overrides
 from sim.batch.store import ResultStore, StoreError
+from sim.influence import THREADS_ENV
 
 BASE_COLUMNS = [("run_id", "int64"), ("point", "int64"), ("replication", "int64"), ("seed", "int64")]
 TAIL_COLUMNS = [("error", "string"), ("duration_s", "float64")]
@@ -141,7 +142,11 @@ def _ready() -> int:
 
 
 def _init_worker(main_pid: int) -> None:
-    """Workers leave Ctrl-C to the parent and exit when the parent dies (even by kill -9)."""
+    """Workers leave Ctrl-C to the parent and exit when the parent dies (even by kill -9).
+
+    They step large organisations on one thread (the pool's processes already use the
+    cores) unless ``PMSIM_THREADS`` says otherwise."""
+    os.environ.setdefault(THREADS_ENV, "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux") and os.getppid() == main_pid:
         try:
