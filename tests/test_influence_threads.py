@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from sim import influence
@@ -19,19 +20,23 @@ def _network(n: int, seed: int = 0) -> InfluenceNetwork:
     return InfluenceNetwork(base, rng.uniform(0.1, 0.9, n), rng.random(n), trust=None)
 
 
-def test_large_networks_split_rows_into_blocks_covering_every_edge():
+@pytest.fixture
+def two_threads(monkeypatch):
+    """The threaded path whatever the machine's core count (threads work on one core too)."""
+    monkeypatch.setenv(influence.THREADS_ENV, "2")
+
+
+def test_large_networks_split_rows_into_blocks_covering_every_edge(two_threads):
     net = _network(influence.THREADED_MIN_NODES + 10)
-    if influence.step_threads() < 2:
-        assert net._blocks is None
-        return
     blocks = net._blocks
     assert blocks is not None and blocks[0][0] == 0 and blocks[-1][1] == net.n
     assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
     assert sum(int(b[2][-1]) for b in blocks) == net.W.nnz
 
 
-def test_threaded_step_equals_the_single_threaded_step_exactly():
+def test_threaded_step_equals_the_single_threaded_step_exactly(two_threads):
     net = _network(influence.THREADED_MIN_NODES + 10, seed=3)
+    assert net._blocks is not None
     anchor = np.random.default_rng(9).random(net.n)
     x0 = net.x.copy()
     threaded = [net.step(anchor).copy() for _ in range(5)]
@@ -45,15 +50,20 @@ def test_threaded_step_equals_the_single_threaded_step_exactly():
     np.testing.assert_allclose(threaded[0][heard_someone], expected[heard_someone], rtol=0, atol=1e-15)
 
 
-def test_small_networks_stay_single_threaded():
+def test_small_networks_stay_single_threaded(two_threads):
     assert _network(1000)._blocks is None
+
+
+def test_one_thread_means_one_block(monkeypatch):
+    monkeypatch.setenv(influence.THREADS_ENV, "1")
+    assert _network(influence.THREADED_MIN_NODES + 10)._blocks is None
 
 
 def _steps(net: InfluenceNetwork, anchor: np.ndarray, days: int) -> list[np.ndarray]:
     return [net.step(anchor).copy() for _ in range(days)]
 
 
-def test_threaded_step_keeps_the_view_of_nodes_nobody_is_trusted_by_in_every_block():
+def test_threaded_step_keeps_the_view_of_nodes_nobody_is_trusted_by_in_every_block(two_threads):
     net = _network(influence.THREADED_MIN_NODES + 10, seed=5)
     # distrust everyone a spread of nodes listens to: lonely nodes in every row block
     lonely = np.linspace(0, net.n - 1, 40).astype(np.int64)
@@ -70,7 +80,7 @@ def test_threaded_step_keeps_the_view_of_nodes_nobody_is_trusted_by_in_every_blo
     np.testing.assert_allclose(threaded[0][lonely], s * anchor[lonely] + (1 - s) * x0[lonely], atol=1e-15)
 
 
-def test_networks_stepped_from_several_threads_at_once_get_their_own_numbers():
+def test_networks_stepped_from_several_threads_at_once_get_their_own_numbers(two_threads):
     """Dashboard sessions step their models on their own threads, sharing the step pool."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -96,14 +106,14 @@ def _step_in_child(conn, seed: int) -> None:
     conn.send(_step_fresh_large_network(seed))
 
 
-def test_a_process_forked_after_a_threaded_step_steps_large_networks_too():
+def test_a_process_forked_after_a_threaded_step_steps_large_networks_too(two_threads):
     """mesa.batch_run and multiprocessing fork on Linux: the child must not wait on the
     parent's step threads, which it does not have."""
     import multiprocessing as mp
     import warnings
 
-    if influence.step_threads() < 2 or "fork" not in mp.get_all_start_methods():
-        return
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
     expected = _step_fresh_large_network(31)  # starts this process's step pool
     assert influence._POOL is not None
     ctx = mp.get_context("fork")
@@ -121,7 +131,7 @@ def test_a_process_forked_after_a_threaded_step_steps_large_networks_too():
     np.testing.assert_array_equal(got, expected)
 
 
-def test_a_whole_large_model_run_is_the_same_with_and_without_step_threads():
+def test_a_whole_large_model_run_is_the_same_with_and_without_step_threads(two_threads):
     """Trust edits, blame rounds and partial rebuilds feed the threaded step: same days, same numbers."""
     import sim
     from sim.params import Scenario
@@ -133,8 +143,6 @@ def test_a_whole_large_model_run_is_the_same_with_and_without_step_threads():
     for threaded in (True, False):
         m = sim.PMSimModel(sc, rng=5)
         if threaded:
-            if influence.step_threads() < 2:
-                return
             assert m.org.net._blocks is not None
         else:
             m.org.net._blocks = None
