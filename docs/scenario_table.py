@@ -16,6 +16,7 @@ reproduced with ``pmsim compare``):
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
@@ -44,9 +45,9 @@ def row(name: str, path: Path, description: str) -> str:
         return c.cell(variant, metric)["mean"]
 
     d, lo, hi, _ = paired_difference(c.runs, "ownership 0.1", "ownership 0.9", "on_time")
-    ownership = (f"{_pct(mean('ownership 0.1', 'on_time'))} -> {_pct(mean('ownership 0.9', 'on_time'))} "
-                 f"({d:+.2f}, CI {lo:+.2f}..{hi:+.2f})" if lo == lo else
-                 f"{_pct(mean('ownership 0.1', 'on_time'))} -> {_pct(mean('ownership 0.9', 'on_time'))}")
+    ownership = f"{_pct(mean('ownership 0.1', 'on_time'))} -> {_pct(mean('ownership 0.9', 'on_time'))}"
+    if not math.isnan(lo):  # no interval when every pair differs by the same amount
+        ownership += f" ({d:+.2f}, CI {lo:+.2f}..{hi:+.2f})"
     pressure = (f"delivered {_pct(mean('pressure', 'delivered'))} vs {_pct(mean('as written', 'delivered'))}; "
                 f"trust {mean('pressure', 'trust_change'):+.2f} vs {mean('as written', 'trust_change'):+.2f}")
     situation = description.split(":", 1)[-1].strip() if description else ""

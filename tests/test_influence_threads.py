@@ -20,6 +20,10 @@ def _network(n: int, seed: int = 0) -> InfluenceNetwork:
     return InfluenceNetwork(base, rng.uniform(0.1, 0.9, n), rng.random(n), trust=None)
 
 
+def _steps(net: InfluenceNetwork, anchor: np.ndarray, days: int) -> list[np.ndarray]:
+    return [net.step(anchor).copy() for _ in range(days)]
+
+
 @pytest.fixture
 def two_threads(monkeypatch):
     """The threaded path whatever the machine's core count (threads work on one core too)."""
@@ -39,10 +43,9 @@ def test_threaded_step_equals_the_single_threaded_step_exactly(two_threads):
     assert net._blocks is not None
     anchor = np.random.default_rng(9).random(net.n)
     x0 = net.x.copy()
-    threaded = [net.step(anchor).copy() for _ in range(5)]
-    net.x = x0.copy()
-    net._blocks = None
-    single = [net.step(anchor).copy() for _ in range(5)]
+    threaded = _steps(net, anchor, 5)
+    net.x, net._blocks = x0.copy(), None
+    single = _steps(net, anchor, 5)
     for a, b in zip(threaded, single):
         np.testing.assert_array_equal(a, b)
     expected = np.clip(fj_step(net.W, net.s, anchor, x0), 0.0, 1.0)
@@ -57,10 +60,6 @@ def test_small_networks_stay_single_threaded(two_threads):
 def test_one_thread_means_one_block(monkeypatch):
     monkeypatch.setenv(influence.THREADS_ENV, "1")
     assert _network(influence.THREADED_MIN_NODES + 10)._blocks is None
-
-
-def _steps(net: InfluenceNetwork, anchor: np.ndarray, days: int) -> list[np.ndarray]:
-    return [net.step(anchor).copy() for _ in range(days)]
 
 
 def test_threaded_step_keeps_the_view_of_nodes_nobody_is_trusted_by_in_every_block(two_threads):
