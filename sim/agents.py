@@ -11,7 +11,7 @@ import numpy as np
 from sim.archetypes import ARCHETYPES
 from sim.params import ISSUES, Department
 from sim.plan import ISSUE_INDEX
-from sim.strategies import STRATEGIES
+from sim.strategies import FALLBACK_TACTIC, STRATEGIES
 
 
 def _sigmoid(z: float) -> float:
@@ -318,7 +318,7 @@ class PMAgent(mesa.Agent):
             if not self.spend_attention(tactic.attention_cost):
                 if not self.spend_attention(1):
                     break
-                tactic = tactics["rational_persuasion"]
+                tactic = tactics[FALLBACK_TACTIC]
             result = tactic.use(self, target)
             self.model.record_tactic(result)
 

@@ -15,7 +15,8 @@ import numpy as np
 from sim.tactics import TACTICS
 
 FALLBACK_TACTIC = "rational_persuasion"
-"""What the PM uses when no tactic of its strategy's mix is usable right now."""
+"""What the PM uses when no tactic of its strategy's mix is usable right now, or when it
+cannot afford the attention the drawn one costs."""
 
 
 @dataclass(frozen=True)
